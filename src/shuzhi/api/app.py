@@ -1,0 +1,24 @@
+"""The FastAPI application. Routers of each concern are mounted here and nowhere else."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shuzhi import __version__
+from shuzhi.api.errors import install_error_handlers
+from shuzhi.api.routes import health
+from shuzhi.config import Settings
+from shuzhi.storage.db import Database
+
+
+def create_app(settings: Settings, db: Database) -> FastAPI:
+    app = FastAPI(
+        title="shuzhi 数智",
+        version=__version__,
+        description="政务数智员工平台：OpenAI 兼容的 /v1 与管理接口 /api",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    install_error_handlers(app)
+    app.include_router(health.router)
+    return app

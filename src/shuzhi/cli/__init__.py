@@ -1,0 +1,1 @@
+"""Command line: ``shuzhi``. Each concern adds its own sub-command module here."""

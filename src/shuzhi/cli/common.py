@@ -1,0 +1,36 @@
+"""What every command shares: the console, settings, the database, and error translation."""
+
+from __future__ import annotations
+
+import logging
+
+from rich.console import Console
+
+from shuzhi.config import Settings, load_settings
+from shuzhi.storage.db import Database
+from shuzhi.storage.setup import open_database
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def database(settings_: Settings | None = None, *, migrate: bool | None = None) -> Database:
+    """The configured database, checked and (on the embedded default) migrated."""
+    return open_database(settings_ or settings(), migrate=migrate)
+
+
+def connect(settings_: Settings | None = None) -> Database:
+    """The configured database, checked but left as it is (for the migration commands)."""
+    db = Database((settings_ or settings()).effective_database_url)
+    db.check_connection()
+    return db
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )

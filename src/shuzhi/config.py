@@ -1,0 +1,110 @@
+"""Settings: environment variables ``SHUZHI_*`` over an optional ``shuzhi.toml`` over defaults.
+
+The TOML file is looked up at ``$SHUZHI_CONFIG`` or ``./shuzhi.toml``. Every setting has a working
+embedded default, so a fresh machine needs none of them.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from shuzhi.errors import ConfigError
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".shuzhi"
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("SHUZHI_CONFIG", "shuzhi.toml"))
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Field names map to ``SHUZHI_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="SHUZHI_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; empty means a SQLite file in the data directory.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str | None = Field(
+        default=None,
+        description="Encrypts stored endpoint API keys and signs console sessions. "
+        "Generated into the data directory when unset.",
+    )
+    place: str = Field(default="济南市", description="The deployment's city, for ranking laws.")
+    province: str = "山东省"
+    redis_url: str | None = Field(default=None, description="Enables the Redis job queue.")
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(
+                f"SHUZHI_DATABASE_URL 无法解析：{value!r}；"
+                "示例：postgresql+psycopg://user@127.0.0.1:5432/shuzhi 或 sqlite:///path/shuzhi.db"
+            ) from exc
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml, file_secret_settings)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'shuzhi.db'}"
+
+    @property
+    def is_embedded_database(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning pydantic's validation report into one line per bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "SHUZHI_" + "_".join(str(part) for part in err["loc"]).upper()
+            lines.append(f"{name}: {err['msg']}")
+        raise ConfigError(
+            "配置有误：" + "；".join(lines), hint="检查环境变量或 shuzhi.toml"
+        ) from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

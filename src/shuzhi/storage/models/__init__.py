@@ -1,0 +1,29 @@
+"""All tables, one module per concern. Import this package to register every table on ``Base``."""
+
+from shuzhi.storage.models.base import Base
+from shuzhi.storage.models.conversations import Conversation, Message
+from shuzhi.storage.models.core import ApiKey, AuditRecord, Department, User, UserRole
+from shuzhi.storage.models.employees import Employee, EmployeeVersion
+from shuzhi.storage.models.jobs import Job
+from shuzhi.storage.models.review import ReviewTask
+from shuzhi.storage.models.scenarios import Scenario
+from shuzhi.storage.models.usage import ModelUsage
+from shuzhi.storage.models.workorders import WorkOrder
+
+__all__ = [
+    "ApiKey",
+    "AuditRecord",
+    "Base",
+    "Conversation",
+    "Department",
+    "Employee",
+    "EmployeeVersion",
+    "Job",
+    "Message",
+    "ModelUsage",
+    "ReviewTask",
+    "Scenario",
+    "User",
+    "UserRole",
+    "WorkOrder",
+]
