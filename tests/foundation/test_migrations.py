@@ -17,9 +17,20 @@ def test_migrated_schema_matches_the_models(db: Database) -> None:
     tables = set(inspect(db.engine).get_table_names())
     expected = {t.name for t in Base.metadata.sorted_tables}
     assert expected <= tables
-    for name in ("departments", "users", "employees", "employee_versions", "scenarios",
-                 "conversations", "messages", "work_orders", "review_tasks", "jobs",
-                 "model_usage", "audit_log"):
+    for name in (
+        "departments",
+        "users",
+        "employees",
+        "employee_versions",
+        "scenarios",
+        "conversations",
+        "messages",
+        "work_orders",
+        "review_tasks",
+        "jobs",
+        "model_usage",
+        "audit_log",
+    ):
         assert name in tables
 
 

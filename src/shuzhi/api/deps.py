@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from shuzhi.config import Settings
 from shuzhi.errors import PermissionDenied, Unauthenticated
 from shuzhi.platform.identity import Principal, authenticate_api_key
-from shuzhi.platform.roles import Role
+from shuzhi.platform.permissions import roles_for
+from shuzhi.platform.roles import ROLE_LABELS_ZH
 from shuzhi.storage.db import Database
 
 
@@ -56,7 +57,22 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 DbSession = Annotated[Session, Depends(get_session)]
 
 
-def require_any_role(principal: Principal, *roles: Role) -> None:
-    if not principal.role_names & {r.value for r in roles}:
-        names = "、".join(r.value for r in roles)
-        raise PermissionDenied(f"当前账号没有权限执行此操作（需要角色：{names}）")
+def require(permission: str) -> Any:
+    """A dependency that admits the principal only when a role grants ``permission``.
+
+    Use as ``principal: Annotated[Principal, require("kb.read")]``. Department scoping of the
+    records themselves is the route's job, with ``principal.visible_departments(permission)``.
+    """
+    roles_for(permission)  # fail at import time on a misspelt permission
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(permission):
+            names = "、".join(ROLE_LABELS_ZH[r] for r in sorted(roles_for(permission)))
+            raise PermissionDenied(
+                f"当前账号没有权限执行此操作（{permission}，需要：{names}）",
+                hint="请联系安全保密管理员授予角色",
+            )
+        return principal
+
+    check.permission = permission  # type: ignore[attr-defined]  # read by the matrix test
+    return Depends(check)

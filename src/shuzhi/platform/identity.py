@@ -42,6 +42,26 @@ class Principal:
     def role_names(self) -> set[str]:
         return {role for role, _ in self.roles}
 
+    def departments_for(self, roles: frozenset[str] | set[str]) -> set[int | None]:
+        """Departments in which any of ``roles`` is held; ``None`` in the set means all."""
+        return {dept for role, dept in self.roles if role in roles}
+
+    def can(self, permission: str, department_id: int | None = None) -> bool:
+        """True when a role granting ``permission`` applies (to ``department_id`` when given)."""
+        from shuzhi.platform.permissions import roles_for
+
+        depts = self.departments_for({r.value for r in roles_for(permission)})
+        if None in depts:
+            return True
+        return bool(depts) and (department_id is None or department_id in depts)
+
+    def visible_departments(self, permission: str) -> set[int] | None:
+        """The departments whose records this principal may see; ``None`` means all of them."""
+        from shuzhi.platform.permissions import roles_for
+
+        depts = self.departments_for({r.value for r in roles_for(permission)})
+        return None if None in depts else {d for d in depts if d is not None}
+
 
 def hash_password(password: str) -> str:
     if len(password) < 8:
