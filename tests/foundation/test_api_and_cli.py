@@ -57,7 +57,8 @@ def test_cli_db_upgrade_and_current(tmp_path: Path) -> None:
     result = _run_cli("db", "upgrade", env={**env, "SHUZHI_DATABASE_URL": ""})
     assert result.returncode == 0, result.stderr
     current = _run_cli("db", "current", env={**env, "SHUZHI_DATABASE_URL": ""})
-    assert "0001" in current.stdout
+    lines = dict(line.split("：", 1) for line in current.stdout.splitlines() if "：" in line)
+    assert lines["当前版本"] == lines["最新版本"], current.stdout
 
 
 def test_cli_reports_unreachable_database_without_traceback(tmp_path: Path) -> None:
