@@ -2,9 +2,18 @@
 
 from shuzhi.storage.models.base import Base
 from shuzhi.storage.models.conversations import Conversation, Message
-from shuzhi.storage.models.core import ApiKey, AuditRecord, Department, User, UserRole
+from shuzhi.storage.models.core import (
+    ApiKey,
+    AuditAnchor,
+    AuditRecord,
+    Department,
+    LoginSession,
+    User,
+    UserRole,
+)
 from shuzhi.storage.models.employees import Employee, EmployeeVersion
-from shuzhi.storage.models.jobs import Job
+from shuzhi.storage.models.jobs import Job, JobItem, JobLease, JobSchedule
+from shuzhi.storage.models.knowledge import KbChunk, KbDocument, KnowledgeBase
 from shuzhi.storage.models.review import ReviewTask
 from shuzhi.storage.models.scenarios import Scenario
 from shuzhi.storage.models.usage import ModelUsage
@@ -12,6 +21,7 @@ from shuzhi.storage.models.workorders import WorkOrder
 
 __all__ = [
     "ApiKey",
+    "AuditAnchor",
     "AuditRecord",
     "Base",
     "Conversation",
@@ -19,6 +29,13 @@ __all__ = [
     "Employee",
     "EmployeeVersion",
     "Job",
+    "JobItem",
+    "JobLease",
+    "JobSchedule",
+    "KbChunk",
+    "KbDocument",
+    "KnowledgeBase",
+    "LoginSession",
     "Message",
     "ModelUsage",
     "ReviewTask",

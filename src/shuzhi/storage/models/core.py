@@ -88,3 +88,38 @@ class AuditRecord(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditAnchor(Base):
+    """What pruning left behind: the hash of the last removed record, so the chain still verifies.
+
+    The first kept record's ``prev_hash`` must equal the newest anchor's ``last_hash``; deleting
+    old records outside ``shuzhi audit prune`` therefore still breaks the chain.
+    """
+
+    __tablename__ = "audit_anchors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    pruned_through_id: Mapped[int] = mapped_column(Integer)
+    pruned_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    pruned_count: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class LoginSession(Base):
+    """A console sign-in. The cookie holds a random token; only its SHA-256 hash is stored."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source_ip: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(16), default="password")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

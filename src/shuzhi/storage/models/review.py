@@ -31,3 +31,8 @@ class ReviewTask(Timestamped, Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reason: Mapped[str | None] = mapped_column(Text)
     conversation_id: Mapped[int | None] = mapped_column(Integer)
+    # A named reviewer, when the proposing side asks for one; otherwise anyone holding
+    # ``review.decide`` in the department may take it.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_by_name: Mapped[str | None] = mapped_column(String(128))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

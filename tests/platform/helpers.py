@@ -1,0 +1,28 @@
+"""Small builders for platform tests: departments, users with roles, principals."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shuzhi.platform.identity import Principal, create_user, principal_for_user
+from shuzhi.platform.roles import Role
+from shuzhi.storage.models import Department, User
+
+PASSWORD = "correct-horse-9"
+
+
+def department(session: Session, code: str, name: str | None = None) -> Department:
+    dept = Department(code=code, name=name or code)
+    session.add(dept)
+    session.flush()
+    return dept
+
+
+def user(
+    session: Session, username: str, *roles: tuple[Role, int | None], password: str = PASSWORD
+) -> User:
+    return create_user(session, username, password, list(roles), username)
+
+
+def principal(session: Session, username: str, *roles: tuple[Role, int | None]) -> Principal:
+    return principal_for_user(session, user(session, username, *roles))
