@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from shuzhi.config import Settings
+from shuzhi.gateway.testing import ScriptedModelServer
 from shuzhi.storage.db import Database
 from shuzhi.storage.migrate import upgrade
 from shuzhi.storage.models import Base
@@ -125,3 +126,10 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def scripted_model() -> Iterator[ScriptedModelServer]:
+    """A scripted OpenAI-compatible server on a free local port (see shuzhi.gateway.testing)."""
+    with ScriptedModelServer() as server:
+        yield server
