@@ -12,6 +12,7 @@ from shuzhi.storage.models.core import (
     UserRole,
 )
 from shuzhi.storage.models.employees import Employee, EmployeeVersion
+from shuzhi.storage.models.gateway import ModelAlias, ModelEndpoint
 from shuzhi.storage.models.jobs import Job, JobItem, JobLease, JobSchedule
 from shuzhi.storage.models.knowledge import KbChunk, KbDocument, KnowledgeBase
 from shuzhi.storage.models.review import ReviewTask
@@ -37,6 +38,8 @@ __all__ = [
     "KnowledgeBase",
     "LoginSession",
     "Message",
+    "ModelAlias",
+    "ModelEndpoint",
     "ModelUsage",
     "ReviewTask",
     "Scenario",

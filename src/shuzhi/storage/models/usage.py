@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, Integer, String, Text
+from sqlalchemy import Float, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shuzhi.storage.models.base import Base
@@ -32,3 +32,9 @@ class ModelUsage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     masked_items: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
+    # Added by the gateway (migration 0002).
+    request_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    operation: Mapped[str] = mapped_column(String(16), default="chat", server_default="chat")
+    stream: Mapped[bool] = mapped_column(default=False, server_default=false())
+    first_token_ms: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(8))
