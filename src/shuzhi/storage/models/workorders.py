@@ -36,3 +36,9 @@ class WorkOrder(Timestamped, Base):
     model: Mapped[str | None] = mapped_column(String(128))
     reply: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # How the proposal came to be ("offline" classifier and rules, or "model"), what it cites,
+    # and the rest of the AI's proposal (candidates, demands, deadline basis) for the reviewer.
+    mode: Mapped[str] = mapped_column(String(16), default="offline")
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    reply_status: Mapped[str | None] = mapped_column(String(16))

@@ -1,0 +1,287 @@
+"""Import citizen messages from Excel (.xlsx) and CSV files as they really arrive.
+
+Headers are mapped to work-order fields by ``data/headers.yaml`` (or a mapping the caller gives),
+text is cleaned of scraping whitespace, dates in mixed formats are parsed, empty formatted rows
+are skipped, and the CSV encoding (UTF-8 or GBK/GB18030) is detected. A row that cannot be used
+is reported with its row number and reason; the rest of the file goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shuzhi.errors import InvalidInput
+from shuzhi.scenarios.hotline._base import clean_text, decode_bytes
+from shuzhi.scenarios.hotline.records import ImportProblem, ImportResult, Message
+
+log = logging.getLogger(__name__)
+
+BEIJING = timezone(timedelta(hours=8))
+HeaderMap = dict[str, list[str]]
+
+# A sheet formatted far below its data yields runs of empty rows; this many in a row ends it.
+EMPTY_RUN_LIMIT = 500
+_DATE_FORMATS = (
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y/%m/%d",
+    "%Y-%m-%d",
+    "%Y.%m.%d",
+    "%Y%m%d",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日",
+)
+_HEADER_SPACE = re.compile(r"[\s\u3000:：*]+")
+
+
+@lru_cache(maxsize=1)
+def default_headers() -> HeaderMap:
+    text = resources.files(__package__).joinpath("data/headers.yaml").read_text("utf-8")
+    loaded: HeaderMap = yaml.safe_load(text)
+    return loaded
+
+
+def import_file(path: Path | str, headers: HeaderMap | None = None) -> ImportResult:
+    """Read ``path`` (.xlsx or .csv) into messages and per-row problems."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput(f"找不到文件：{path}", hint="检查文件路径")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        rows, encoding = _xlsx_rows(path), None
+    elif suffix in (".csv", ".txt", ".tsv"):
+        rows, encoding = _csv_rows(path)
+    else:
+        raise InvalidInput(
+            f"不支持的文件类型：{path.name}", hint="请提供 .xlsx 或 .csv 文件（旧版 .xls 请另存为 .xlsx）"
+        )
+    result = rows_to_messages(rows, headers or default_headers(), source=str(path))
+    result.encoding = encoding
+    log.info("imported %s: %d messages, %d problems", path.name, len(result.messages),
+             len(result.problems))
+    return result
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, Sequence[Any]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise InvalidInput(
+            f"无法读取 Excel 文件 {path.name}：{exc}", hint="用 Excel 打开后另存为 .xlsx 再试"
+        ) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        empty_run = 0
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            empty_run = empty_run + 1 if _is_empty(row) else 0
+            if empty_run >= EMPTY_RUN_LIMIT:
+                break
+            yield number, row
+    finally:
+        workbook.close()
+
+
+def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, Sequence[Any]]], str]:
+    raw = path.read_bytes()
+    try:
+        text = decode_bytes(raw)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"无法识别 {path.name} 的文字编码", hint="请另存为 UTF-8 编码的 CSV"
+        ) from exc
+    encoding = "utf-8" if _is_utf8(raw) else "gb18030"
+    dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
+
+    def numbered() -> Iterator[tuple[int, Sequence[Any]]]:
+        for row in reader:
+            yield reader.line_num, row
+
+    return numbered(), encoding
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_empty(row: Sequence[Any]) -> bool:
+    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row)
+
+
+def rows_to_messages(
+    rows: Iterable[tuple[int, Sequence[Any]]], headers: HeaderMap, *, source: str = ""
+) -> ImportResult:
+    """Find the header row, map its columns, and turn every later row into a message."""
+    iterator = iter(rows)
+    columns = _find_header(iterator, headers, source)
+    result = ImportResult(source=source, messages=[], columns={f: n for f, (_, n) in columns.items()})
+    for number, row in iterator:
+        if _is_empty(row):
+            continue
+        message, problems = _row_to_message(number, row, columns)
+        result.problems.extend(problems)
+        if message is not None:
+            result.messages.append(message)
+    return result
+
+
+def _normal_header(value: Any) -> str:
+    return _HEADER_SPACE.sub("", str(value or "")).lstrip("\ufeff")
+
+
+def _find_header(
+    rows: Iterator[tuple[int, Sequence[Any]]], headers: HeaderMap, source: str
+) -> dict[str, tuple[int, str]]:
+    for _, row in _first(rows, 20):
+        columns = _map_columns(row, headers)
+        if "text" in columns or "title" in columns:
+            return columns
+    wanted = "、".join(headers.get("text", [])[:3])
+    raise InvalidInput(
+        f"{Path(source).name or '文件'} 前 20 行里找不到留言内容所在的列（例如：{wanted}）",
+        hint="检查表头，或在 headers.yaml 的 text/title 下加上本表使用的列名",
+    )
+
+
+def _first(rows: Iterator[tuple[int, Sequence[Any]]], n: int) -> Iterator[tuple[int, Sequence[Any]]]:
+    for _ in range(n):
+        try:
+            yield next(rows)
+        except StopIteration:
+            return
+
+
+def _map_columns(row: Sequence[Any], headers: HeaderMap) -> dict[str, tuple[int, str]]:
+    index = {_normal_header(cell): i for i, cell in reversed(list(enumerate(row))) if cell}
+    columns: dict[str, tuple[int, str]] = {}
+    for field_name, names in headers.items():
+        for name in names:
+            position = index.get(_normal_header(name))
+            if position is not None:
+                columns[field_name] = (position, str(row[position]).strip())
+                break
+    return columns
+
+
+def _cell(row: Sequence[Any], columns: dict[str, tuple[int, str]], name: str) -> Any:
+    spec = columns.get(name)
+    if spec is None or spec[0] >= len(row):
+        return None
+    return row[spec[0]]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(clean_text(str(value).replace("_x000D_", "\n")))
+
+
+def _row_to_message(
+    number: int, row: Sequence[Any], columns: dict[str, tuple[int, str]]
+) -> tuple[Message | None, list[ImportProblem]]:
+    text, title = _text(_cell(row, columns, "text")), _text(_cell(row, columns, "title"))
+    if not text and not title:
+        return None, [ImportProblem(number, "留言主题和留言详情都为空，无法生成工单")]
+
+    problems: list[ImportProblem] = []
+    received_at = _date_field(number, row, columns, "received_at", problems)
+    message = Message(
+        row=number,
+        text=text,
+        title=title,
+        ref=_ref(_cell(row, columns, "ref")),
+        requester=_text(_cell(row, columns, "requester")) or None,
+        received_at=received_at,
+        label=_text(_cell(row, columns, "label")) or None,
+        reply=_text(_cell(row, columns, "reply")) or None,
+        replied_at=_date_field(number, row, columns, "replied_at", problems),
+        votes_up=_count(_cell(row, columns, "votes_up")),
+        votes_down=_count(_cell(row, columns, "votes_down")),
+    )
+    return message, problems
+
+
+def _date_field(
+    number: int,
+    row: Sequence[Any],
+    columns: dict[str, tuple[int, str]],
+    name: str,
+    problems: list[ImportProblem],
+) -> datetime | None:
+    value = _cell(row, columns, name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        header = columns[name][1]
+        problems.append(
+            ImportProblem(number, f"{header}“{str(value)[:30]}”不是可识别的日期，已留空", kept=True)
+        )
+    return parsed
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """A Beijing-time value (text in the usual formats, an Excel date cell or serial) as UTC."""
+    if isinstance(value, datetime):
+        return _as_utc(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _excel_serial(float(value))
+    text = re.sub(r"\s+", " ", str(value)).strip()
+    for fmt in _DATE_FORMATS:
+        try:
+            return _as_utc(datetime.strptime(text, fmt))
+        except ValueError:
+            continue
+    return None
+
+
+def _excel_serial(value: float) -> datetime | None:
+    if not 20000 < value < 80000:  # 1954..2119: anything else is not a date
+        return None
+    from openpyxl.utils.datetime import from_excel
+
+    converted = from_excel(value)
+    return _as_utc(converted) if isinstance(converted, datetime) else None
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=BEIJING)
+    return value.astimezone(timezone.utc)
+
+
+def _ref(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(float(str(value).strip())))
+    except (TypeError, ValueError):
+        return 0

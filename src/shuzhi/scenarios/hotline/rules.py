@@ -1,0 +1,121 @@
+"""The hotline's configurable rules: deadlines, types, urgency and the duty list (YAML files).
+
+Defaults ship in ``data/rules.yaml`` and ``data/duty.yaml`` and cite the Jinan 12345 hotline
+regulation; a deployment passes its own files to :func:`load_rules` / :func:`load_duty_list`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from shuzhi.errors import InvalidInput
+from shuzhi.scenarios.hotline._base import add_working_days
+from shuzhi.scenarios.hotline.importing import BEIJING
+from shuzhi.scenarios.hotline.records import Deadline
+
+
+class DeadlineRule(BaseModel):
+    working_days: int
+    article: str | None = None
+    note: str = ""
+
+    def basis(self, source: str) -> str:
+        where = f"《{source.split('(')[0]}》{self.article}" if self.article else "本地工作规范"
+        return f"{where}：{self.working_days}个工作日"
+
+
+class TypeRule(BaseModel):
+    code: str
+    label: str
+    article: str | None = None
+    keywords: list[str] = []
+
+
+class DeadlineRules(BaseModel):
+    default: DeadlineRule
+    by_type: dict[str, DeadlineRule] = {}
+    by_urgency: dict[str, DeadlineRule] = {}
+    statutory_longer_note: str = ""
+
+
+class UrgencyRules(BaseModel):
+    urgent: list[str] = []
+    high: list[str] = []
+
+
+class RulesFile(BaseModel):
+    source: str
+    deadlines: DeadlineRules
+    types: list[TypeRule]
+    default_type: str = "help"
+    urgency: UrgencyRules = UrgencyRules()
+
+
+class DutyFile(BaseModel):
+    default_unit: str
+    units: dict[str, str]
+
+
+@dataclass
+class Rules:
+    """Loaded rules plus the helpers that apply them."""
+
+    file: RulesFile
+    duty: DutyFile
+    type_labels: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.type_labels = {t.code: t.label for t in self.file.types}
+
+    def handling_unit(self, category: str) -> str:
+        return self.duty.units.get(category, self.duty.default_unit)
+
+    def deadline(self, received: datetime | None, order_type: str, urgency: str) -> Deadline:
+        rule = self._deadline_rule(order_type, urgency)
+        basis = rule.basis(self.file.source)
+        if received is None:
+            return Deadline(None, rule.working_days, basis, ["没有受理时间，无法计算到期日"])
+        start: date = received.astimezone(BEIJING).date()
+        return Deadline(add_working_days(start, rule.working_days), rule.working_days, basis)
+
+    def _deadline_rule(self, order_type: str, urgency: str) -> DeadlineRule:
+        d = self.file.deadlines
+        return d.by_urgency.get(urgency) or d.by_type.get(order_type) or d.default
+
+
+def _read_yaml(path: Path | None, packaged: str) -> Any:
+    if path is None:
+        text = resources.files(__package__).joinpath(f"data/{packaged}").read_text("utf-8")
+    else:
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"无法读取规则文件 {path}：{exc}", hint="检查文件路径") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(
+            f"热线规则文件 {path or packaged} 不是有效的 YAML：{exc}", hint="检查缩进和引号"
+        ) from exc
+
+
+def load_rules(rules_path: Path | None = None, duty_path: Path | None = None) -> Rules:
+    """The rules in force: the packaged defaults unless other files are given."""
+    try:
+        file = RulesFile.model_validate(_read_yaml(rules_path, "rules.yaml"))
+        duty = DutyFile.model_validate(_read_yaml(duty_path, "duty.yaml"))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(
+            f"热线规则文件有误：{where}：{first['msg']}",
+            hint="对照 shuzhi/scenarios/hotline/data/ 下的 rules.yaml、duty.yaml 修改",
+        ) from exc
+    return Rules(file, duty)
