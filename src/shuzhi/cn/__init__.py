@@ -1,0 +1,1 @@
+"""Chinese rules in one place: identifiers and check digits, working days, text, encodings."""

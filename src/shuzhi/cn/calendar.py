@@ -1,0 +1,183 @@
+"""Working days for statutory deadlines (办理时限).
+
+Statutory holidays and the adjusted working weekends (调休) come from the ``chinese_calendar``
+package, which follows the State Council's yearly notice. For a year the package does not cover,
+the calendar falls back to weekends plus the fixed-date holidays and Spring Festival, and says so
+in ``DueDate.warnings`` so a person checks the deadline against the published notice. Operators
+can load the new year's notice as overrides (``WorkCalendar.from_file``) before the package ships.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import chinese_calendar
+import yaml
+
+from shuzhi.errors import InvalidInput
+
+__all__ = ["DueDate", "WorkCalendar", "default_calendar"]
+
+logger = logging.getLogger(__name__)
+
+_FIRST_COVERED_YEAR = 2004
+
+
+@dataclass
+class DueDate:
+    """A computed deadline and any reason to double-check it."""
+
+    date: date
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Fallback:
+    fixed: frozenset[tuple[int, int]]
+    spring_festival: dict[int, date]
+
+    def holidays(self, year: int) -> set[date]:
+        days = {date(year, m, d) for m, d in self.fixed}
+        new_year = self.spring_festival.get(year)
+        if new_year is not None:
+            # 除夕 (the eve) through 正月初三.
+            days |= {new_year + timedelta(days=k) for k in range(-1, 3)}
+        return days
+
+
+@cache
+def _fallback() -> _Fallback:
+    raw = resources.files("shuzhi.cn").joinpath("data/fallback_holidays.yaml").read_text("utf-8")
+    data = yaml.safe_load(raw)
+    return _Fallback(
+        fixed=frozenset((int(x["month"]), int(x["day"])) for x in data["fixed"]),
+        spring_festival={int(y): d for y, d in data["spring_festival"].items()},
+    )
+
+
+@cache
+def _last_covered_year() -> int:
+    covered: list[date] = [*chinese_calendar.constants.holidays]
+    covered += chinese_calendar.constants.workdays
+    return max(d.year for d in covered)
+
+
+class WorkCalendar:
+    """Mainland working days: statutory holidays, adjusted workdays and local overrides."""
+
+    def __init__(
+        self,
+        extra_holidays: Iterable[date] = (),
+        extra_workdays: Iterable[date] = (),
+    ) -> None:
+        self.extra_holidays: set[date] = set(extra_holidays)
+        self.extra_workdays: set[date] = set(extra_workdays)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> WorkCalendar:
+        """Load overrides from YAML with ``holidays: [YYYY-MM-DD, ...]`` and ``workdays: [...]``."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text("utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise InvalidInput(
+                f"无法读取工作日历文件 {path}：{exc}",
+                hint="文件应为 YAML，包含 holidays: 和 workdays: 两个日期列表",
+            ) from exc
+        if not isinstance(data, dict):
+            raise InvalidInput(f"工作日历文件 {path} 的顶层应为映射（holidays:、workdays:）")
+        holidays = _dates(data.get("holidays"), path, "holidays")
+        workdays = _dates(data.get("workdays"), path, "workdays")
+        return cls(extra_holidays=holidays, extra_workdays=workdays)
+
+    def is_working_day(self, d: date) -> bool:
+        """True when government offices work on ``d``."""
+        return self._check(d, warnings=None)
+
+    def add_working_days(self, start: date, n: int) -> DueDate:
+        """The date ``n`` working days after ``start``; the first counted day is the first
+        working day after ``start`` (the day of acceptance is not counted). Negative ``n``
+        counts backwards. ``n == 0`` returns ``start`` itself."""
+        warnings: list[str] = []
+        step = 1 if n >= 0 else -1
+        current, remaining = start, abs(n)
+        while remaining:
+            current += timedelta(days=step)
+            if self._check(current, warnings):
+                remaining -= 1
+        return DueDate(date=current, warnings=warnings)
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """Working days in the interval (a, b]; negative when ``b`` is before ``a``.
+
+        ``working_days_between(s, add_working_days(s, n).date) == n`` for every n >= 0.
+        """
+        if b < a:
+            return -self.working_days_between(b, a)
+        count = 0
+        current = a
+        while current < b:
+            current += timedelta(days=1)
+            count += self.is_working_day(current)
+        return count
+
+    def warnings_for(self, d: date) -> list[str]:
+        """The warnings a deadline on ``d`` would carry (empty when the year is covered)."""
+        warnings: list[str] = []
+        self._check(d, warnings)
+        return warnings
+
+    def _check(self, d: date, warnings: list[str] | None) -> bool:
+        if d in self.extra_workdays:
+            return True
+        if d in self.extra_holidays:
+            return False
+        if _FIRST_COVERED_YEAR <= d.year <= _last_covered_year():
+            return bool(chinese_calendar.is_workday(d))
+        if warnings is not None:
+            _warn_uncovered(d.year, warnings)
+        return d.weekday() < 5 and d not in _fallback().holidays(d.year)
+
+
+def _warn_uncovered(year: int, warnings: list[str]) -> None:
+    message = (
+        f"{year}年的法定节假日和调休安排不在节假日数据范围内"
+        f"（{_FIRST_COVERED_YEAR}—{_last_covered_year()}年），本期限按周末及元旦、春节、劳动节、"
+        "国庆节的法定日期估算，未计调休，请以国务院办公厅公布的放假安排核对"
+    )
+    if message not in warnings:
+        logger.warning("holiday data does not cover %d; deadline estimated", year)
+        warnings.append(message)
+
+
+def _dates(value: Any, path: Path, key: str) -> set[date]:
+    if value is None:
+        return set()
+    if not isinstance(value, list):
+        raise InvalidInput(f"工作日历文件 {path} 中 {key} 应为日期列表，例如 [2027-01-01]")
+    result: set[date] = set()
+    for item in value:
+        if isinstance(item, date):
+            result.add(item)
+            continue
+        try:
+            result.add(date.fromisoformat(str(item)))
+        except ValueError as exc:
+            raise InvalidInput(
+                f"工作日历文件 {path} 中 {key} 的日期无法识别：{item!r}",
+                hint="日期格式应为 YYYY-MM-DD",
+            ) from exc
+    return result
+
+
+@cache
+def default_calendar() -> WorkCalendar:
+    """The shared calendar without local overrides."""
+    return WorkCalendar()

@@ -1,0 +1,89 @@
+"""Decode text files of unknown encoding: Chinese government exports are often GBK/GB18030."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import charset_normalizer
+
+from shuzhi.errors import InvalidInput, NotFound
+
+__all__ = ["decode_bytes", "read_text"]
+
+# UTF-32 first: its little-endian BOM starts with the UTF-16 one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_ALLOWED_CONTROLS = frozenset("\t\n\r\f")
+_MAX_ODD_SHARE = 0.01
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode ``data`` and name the encoding used.
+
+    Order: a byte-order mark (UTF-8, UTF-16, UTF-32); strict UTF-8; strict GB18030 (a superset
+    of GBK and GB2312); then charset-normalizer's best guess. A decoding full of control
+    characters counts as a failure, so binary files are refused rather than turned into garbage.
+    """
+    if not data:
+        return "", "utf-8"
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            text = _try(data, name)
+            if text is not None:
+                return text, name
+    for name in ("utf-8", "gb18030"):
+        text = _try(data, name)
+        if text is not None:
+            return text, name
+    return _guess(data)
+
+
+def _try(data: bytes, encoding: str) -> str | None:
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    return text if _looks_like_text(text) else None
+
+
+def _looks_like_text(text: str) -> bool:
+    # Private-use code points are what GB18030 yields for Big5 or random bytes.
+    odd = sum(1 for ch in text if (ch < " " and ch not in _ALLOWED_CONTROLS) or _private(ch))
+    return odd <= len(text) * _MAX_ODD_SHARE
+
+
+def _private(ch: str) -> bool:
+    return "\ue000" <= ch <= "\uf8ff" or ch >= "\U000f0000"
+
+
+def _guess(data: bytes) -> tuple[str, str]:
+    best = charset_normalizer.from_bytes(data).best()
+    if best is not None:
+        text = _try(data, best.encoding)
+        if text is not None:
+            return text, best.encoding
+    raise InvalidInput(
+        "无法识别文件的文字编码，可能不是文本文件",
+        hint="请另存为 UTF-8 编码的文本（CSV、TXT）后重新上传",
+    )
+
+
+def read_text(path: str | Path) -> str:
+    """Read a text file in whatever encoding it was saved."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise NotFound(f"文件不存在：{path}", hint="请检查文件路径") from exc
+    except OSError as exc:
+        raise InvalidInput(f"无法读取文件 {path}：{exc.strerror}") from exc
+    try:
+        return decode_bytes(data)[0]
+    except InvalidInput as exc:
+        raise InvalidInput(f"{exc.message}：{path}", hint=exc.hint) from exc
