@@ -133,3 +133,17 @@ def test_deadline_rules(db: Database) -> None:
             review.create_review_task(
                 session, None, "k", "s", 1, "t", {}, due_at=start.replace(tzinfo=None)
             )
+
+
+def test_working_day_deadline_skips_the_national_day_holiday(db: Database) -> None:
+    from datetime import UTC, datetime
+
+    from shuzhi.platform.review import CHINA
+
+    with db.session() as session:
+        task = review.create_review_task(session, None, "k", "s", 1, "t", {}, due_in_working_days=1)
+        assert task.due_at is not None
+        assert task.due_at.astimezone(CHINA).hour == 23
+        # 2025-09-30 plus one working day: 10-01..10-08 are the holiday, 10-09 is a Thursday.
+        due = review._add_working_days(datetime(2025, 9, 30, 2, tzinfo=UTC), 1)
+        assert due.astimezone(CHINA).date().isoformat() == "2025-10-09"

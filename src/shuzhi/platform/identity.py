@@ -151,7 +151,9 @@ def authenticate_api_key(session: Session, plain: str) -> Principal:
         raise Unauthenticated("API 密钥无效或已吊销", hint="在控制台“用户与密钥”页面重新申请")
     key.last_used_at = utcnow()
     if key.user_id is None:
-        return Principal(name=f"key:{key.name}", api_key_id=key.id)
+        # A system key acts with the business roles it was issued, inside its department.
+        roles = frozenset((scope, key.department_id) for scope in key.scopes or [])
+        return Principal(name=f"key:{key.name}", api_key_id=key.id, roles=roles)
     user = session.get(User, key.user_id)
     if user is None or not user.is_active:
         raise Unauthenticated("API 密钥所属账号已停用")

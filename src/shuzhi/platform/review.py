@@ -12,13 +12,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from shuzhi.cn.calendar import default_calendar
 from shuzhi.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from shuzhi.platform.audit import audit
 from shuzhi.platform.identity import Principal
@@ -31,6 +33,7 @@ DecisionCallback = Callable[[Session, ReviewTask], None]
 _callbacks: dict[str, DecisionCallback] = {}
 
 DEFAULT_DUE_HOURS = 24
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class Status(StrEnum):
@@ -80,11 +83,10 @@ def _due(now: datetime, due_at: datetime | None, hours: float | None, days: int 
 
 
 def _add_working_days(start: datetime, days: int) -> datetime:
-    """``days`` working days after ``start`` by the State Council holiday calendar."""
-    from shuzhi.cn.calendar import add_working_days  # type: ignore[import-not-found,unused-ignore]
-
-    result: datetime = add_working_days(start, days)
-    return result
+    """The end of the day ``days`` working days after ``start``, in Beijing time."""
+    local = start.astimezone(CHINA)
+    due = default_calendar().add_working_days(local.date(), days).date
+    return datetime.combine(due, time(23, 59, 59), tzinfo=CHINA).astimezone(UTC)
 
 
 def create_review_task(
