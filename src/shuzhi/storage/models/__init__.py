@@ -16,7 +16,7 @@ from shuzhi.storage.models.gateway import ModelAlias, ModelEndpoint
 from shuzhi.storage.models.jobs import Job, JobItem, JobLease, JobSchedule
 from shuzhi.storage.models.knowledge import KbChunk, KbDocument, KnowledgeBase
 from shuzhi.storage.models.review import ReviewTask
-from shuzhi.storage.models.scenarios import Scenario
+from shuzhi.storage.models.scenarios import Scenario, ScenarioRun
 from shuzhi.storage.models.usage import ModelUsage
 from shuzhi.storage.models.workorders import WorkOrder
 
@@ -43,6 +43,7 @@ __all__ = [
     "ModelUsage",
     "ReviewTask",
     "Scenario",
+    "ScenarioRun",
     "User",
     "UserRole",
     "WorkOrder",

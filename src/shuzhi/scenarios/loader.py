@@ -1,0 +1,95 @@
+"""Read scenario YAML, reporting every problem with its file, field path and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from shuzhi.errors import InvalidInput
+from shuzhi.scenarios.definition import ScenarioDef
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str, origin: str) -> tuple[Any, yaml.Node | None]:
+    """The data and its node tree (which keeps line numbers)."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InvalidInput(f"{origin} {where} YAML 格式错误：{problem}") from exc
+    if node is None:
+        return None, None
+    return yaml.load(text, Loader=_Loader), node
+
+
+def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the value at ``loc`` in the node tree (or of its nearest parent)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = [v for k, v in node.value if getattr(k, "value", None) == str(part)]
+            if not match:
+                break
+            node = match[0]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def validation_problems(
+    exc: ValidationError, node: yaml.Node | None, origin: str, prefix: tuple[int | str, ...] = ()
+) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
+        line = line_of(node, prefix + loc)
+        path = ".".join(str(p) for p in loc) or "（整个文件）"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{origin}:{line or '?'} 字段 {path}：{message}")
+    return problems
+
+
+def _is_union_tag(part: int | str) -> bool:
+    # Discriminated unions add the tag (e.g. "check_rules") to the location; it is no key.
+    return isinstance(part, str) and part in {
+        "extract",
+        "classify",
+        "retrieve",
+        "check_rules",
+        "compute",
+        "draft",
+        "review",
+        "notify",
+    }
+
+
+def scenario_from_data(
+    data: Any, node: yaml.Node | None, origin: str, prefix: tuple[int | str, ...] = ()
+) -> ScenarioDef:
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{origin}：场景定义应是一个键值映射（YAML 对象）")
+    try:
+        return ScenarioDef.model_validate(data)
+    except ValidationError as exc:
+        problems = validation_problems(exc, node, origin, prefix)
+        raise InvalidInput(
+            "场景定义有误：\n" + "\n".join(problems),
+            hint="按提示修改 YAML 后重新加载；格式说明见 docs/scenario-authoring.md",
+            problems=problems,
+        ) from exc
+
+
+def load_scenario_file(path: Path) -> ScenarioDef:
+    data, node = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    return scenario_from_data(data, node, str(path))
