@@ -11,6 +11,14 @@ from shuzhi.storage.models.core import (
     User,
     UserRole,
 )
+from shuzhi.storage.models.dataofficer import (
+    CatalogueEntry,
+    Dataset,
+    DatasetField,
+    QualityRuleRow,
+    QualityRun,
+    SqlTemplateRow,
+)
 from shuzhi.storage.models.employees import Employee, EmployeeVersion
 from shuzhi.storage.models.gateway import ModelAlias, ModelEndpoint
 from shuzhi.storage.models.jobs import Job, JobItem, JobLease, JobSchedule
@@ -25,7 +33,10 @@ __all__ = [
     "AuditAnchor",
     "AuditRecord",
     "Base",
+    "CatalogueEntry",
     "Conversation",
+    "Dataset",
+    "DatasetField",
     "Department",
     "Employee",
     "EmployeeVersion",
@@ -41,9 +52,12 @@ __all__ = [
     "ModelAlias",
     "ModelEndpoint",
     "ModelUsage",
+    "QualityRuleRow",
+    "QualityRun",
     "ReviewTask",
     "Scenario",
     "ScenarioRun",
+    "SqlTemplateRow",
     "User",
     "UserRole",
     "WorkOrder",
