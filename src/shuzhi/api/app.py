@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from shuzhi import __version__
 from shuzhi.api.errors import install_error_handlers
 from shuzhi.api.routes import health
+from shuzhi.api.routes import jobs as jobs_routes
 from shuzhi.config import Settings
 from shuzhi.storage.db import Database
 
@@ -21,4 +22,6 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.state.db = db
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(jobs_routes.router)
+    jobs_routes.install(app)
     return app

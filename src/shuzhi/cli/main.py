@@ -7,7 +7,7 @@ import sys
 import typer
 
 from shuzhi import __version__
-from shuzhi.cli import db, serve
+from shuzhi.cli import db, jobs, serve, worker
 from shuzhi.cli.common import err_console
 from shuzhi.errors import ShuzhiError, UserError
 
@@ -16,6 +16,8 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
+app.command("worker")(worker.worker)
+app.add_typer(jobs.app, name="jobs")
 
 
 @app.command("version")

@@ -150,10 +150,17 @@ def retry(db: Database, job_id: int, *, queue: JobQueue | None = None) -> Job:
     """Requeue a failed or cancelled job. Finished items are kept, so it resumes, not restarts."""
     with db.session() as session:
         job = store.requeue_for_retry(session, job_id)
-        if (queue or current_queue()).remote:
-            job.enqueued_at = utcnow()
-    _send(queue or current_queue(), job_id, 0.0)
+        notify_after_commit(session, job, queue=queue)
     return job
+
+
+def notify_after_commit(session: Session, job: Job, *, queue: JobQueue | None = None) -> None:
+    """Tell the workers about ``job`` once ``session`` commits (used after a requeue)."""
+    queue = queue or current_queue()
+    if queue.remote:
+        job.enqueued_at = utcnow()
+    job_id = job.id
+    event.listen(session, "after_commit", lambda _s: _send(queue, job_id, 0.0), once=True)
 
 
 def run_inline(

@@ -78,9 +78,14 @@ def job_kind(
     return register
 
 
-def discover(extra: str = "") -> None:
-    """Import every ``shuzhi.*.jobs`` module, plus the comma-separated modules in ``extra``."""
+def discover(extra: str | None = None) -> None:
+    """Import every ``shuzhi.*.jobs`` module, plus the comma-separated modules in ``extra``
+    (default: the ``SHUZHI_JOBS_IMPORTS`` setting)."""
     global _discovered
+    if extra is None:
+        from shuzhi.jobs.settings import load_job_settings
+
+        extra = load_job_settings().imports
     if not _discovered:
         import shuzhi
 

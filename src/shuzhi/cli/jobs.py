@@ -1,0 +1,126 @@
+"""``shuzhi jobs``: list, show, cancel, retry and run jobs."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shuzhi import jobs
+from shuzhi.cli.common import console, database, settings, setup_logging
+from shuzhi.errors import InvalidInput
+from shuzhi.storage.models import Job
+
+app = typer.Typer(help="后台任务：查看、取消、重试、运行", no_args_is_help=True)
+
+
+def _status(job: Job) -> str:
+    return jobs.STATUS_ZH.get(job.status, job.status)
+
+
+def _progress(job: Job) -> str:
+    return (
+        f"{job.progress_done}/{job.progress_total}"
+        if job.progress_total
+        else str(job.progress_done)
+    )
+
+
+@app.command("list")
+def list_cmd(
+    status: Annotated[
+        str | None, typer.Option(help="queued/running/succeeded/failed/cancelled")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="任务类型")] = None,
+    limit: Annotated[int, typer.Option(help="最多显示条数")] = 30,
+) -> None:
+    """List jobs, newest first."""
+    rows = jobs.list_jobs(database(), status=status, kind=kind, limit=limit)
+    table = Table("编号", "类型", "状态", "进度", "尝试", "提交人", "创建时间")
+    for job in rows:
+        table.add_row(
+            str(job.id),
+            job.kind,
+            _status(job),
+            _progress(job),
+            f"{job.attempts}/{job.max_attempts}",
+            job.created_by or "",
+            f"{job.created_at:%Y-%m-%d %H:%M:%S}",
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show_cmd(job_id: int) -> None:
+    """Show one job: state, progress, result or error."""
+    job = jobs.get(database(), job_id)
+    console.print(f"任务 {job.id}  {job.kind}  [bold]{_status(job)}[/]")
+    console.print(f"进度：{_progress(job)}    尝试：{job.attempts}/{job.max_attempts}")
+    console.print(f"参数：{json.dumps(job.params, ensure_ascii=False)}", highlight=False)
+    if job.locked_by:
+        console.print(f"执行者：{job.locked_by}（租约至 {job.lease_until:%H:%M:%S}）")
+    if job.result is not None:
+        console.print(f"结果：{json.dumps(job.result, ensure_ascii=False)}", highlight=False)
+    if job.error:
+        console.print(f"[red]错误：[/]{job.error}", highlight=False)
+
+
+@app.command("cancel")
+def cancel_cmd(job_id: int) -> None:
+    """Cancel a job (a running one stops before its next item)."""
+    job = jobs.cancel(database(), job_id)
+    console.print(f"任务 {job.id}：{_status(job) if job.status == 'cancelled' else '已请求取消'}")
+
+
+@app.command("retry")
+def retry_cmd(job_id: int) -> None:
+    """Requeue a failed or cancelled job; finished items are kept and skipped."""
+    job = jobs.retry(database(), job_id)
+    console.print(f"任务 {job.id} 已重新排队（已完成 {job.progress_done} 项将跳过）")
+
+
+@app.command("kinds")
+def kinds_cmd() -> None:
+    """List the job kinds this installation can run."""
+    table = Table("类型", "说明", "最多尝试", "提交权限")
+    for kind in jobs.all_kinds():
+        table.add_row(kind.name, kind.title, str(kind.max_attempts), kind.permission or "仅系统")
+    console.print(table)
+
+
+def _parse_params(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"--params 不是合法的 JSON：{exc.msg}", hint="例如 --params '{\"items\": 10}'"
+        ) from exc
+    if not isinstance(value, dict):
+        raise InvalidInput("--params 必须是 JSON 对象", hint="例如 --params '{\"items\": 10}'")
+    return value
+
+
+@app.command("run")
+def run_cmd(
+    kind: str,
+    params: Annotated[str, typer.Option(help="JSON 对象形式的任务参数")] = "{}",
+) -> None:
+    """Run a job here and now, with a progress bar (recorded like any other job)."""
+    cfg = settings()
+    setup_logging("WARNING")
+    db = database(cfg)
+    parsed = _parse_params(params)
+    columns = (TextColumn(kind), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(kind, total=None)
+
+        def report(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        job = jobs.run_inline(db, kind, parsed, settings=cfg, created_by="cli", on_progress=report)
+    show_cmd(job.id)
+    if job.status != "succeeded":
+        raise typer.Exit(1)
