@@ -85,7 +85,7 @@ class Reply:
 
     @classmethod
     def cut(cls, content: str, after: int = 1) -> Reply:
-        """A streamed answer whose connection drops after ``after`` content chunks."""
+        """A streamed answer whose connection drops after ``after`` chunks, before it finishes."""
         return cls(content=content, cut_after=after)
 
     @classmethod
@@ -281,11 +281,14 @@ async def _stream_body(
         "created": int(time.time()),
         "model": model,
     }
+    # The first delta only announces the role, so ``cut_after`` counts the ones after it.
     for sent, delta in enumerate(_stream_deltas(reply)):
         if reply.cut_after is not None and sent > reply.cut_after:
-            raise _StreamCut()
+            break
         yield _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
         await asyncio.sleep(0)
+    if reply.cut_after is not None:
+        raise _StreamCut()
     finish = {"index": 0, "delta": {}, "finish_reason": reply.effective_finish_reason}
     yield _sse({**base, "choices": [finish]})
     if include_usage:
