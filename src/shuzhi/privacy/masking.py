@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from shuzhi.errors import InvalidInput
-from shuzhi.privacy.detect import Detector, builtin_rules, custom_rule
+from shuzhi.privacy.detect import FULL_WIDTH_FOLD, Detector, builtin_rules, custom_rule
 from shuzhi.privacy.spans import PiiKind, PiiSpan
 
 __all__ = ["Masker", "Vault", "count_pii", "default_masker", "detect", "mask", "mask_for_display"]
@@ -31,7 +31,7 @@ def _placeholder(label: str, number: int) -> str:
 
 def _value_key(span: PiiSpan) -> str:
     # The same phone written as +86 138-1234-5678 and 13812345678 is one person's number.
-    value = span.value
+    value = span.value.translate(FULL_WIDTH_FOLD)
     if span.kind in (PiiKind.MOBILE, PiiKind.BANK_CARD, PiiKind.LANDLINE, PiiKind.ID_NUMBER):
         value = re.sub(r"[^0-9Xx]", "", value).upper()
         if span.kind is PiiKind.MOBILE:
