@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -13,7 +14,12 @@ from shuzhi.errors import PermissionDenied, Unauthenticated
 from shuzhi.platform.identity import Principal, authenticate_api_key
 from shuzhi.platform.permissions import roles_for
 from shuzhi.platform.roles import ROLE_LABELS_ZH
+from shuzhi.platform.sessions import ActiveSession, resolve_session
 from shuzhi.storage.db import Database
+
+SESSION_COOKIE = "shuzhi_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_db(request: Request) -> Database:
@@ -39,11 +45,46 @@ def _bearer(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
+def client_ip(request: Request) -> str | None:
+    """The caller's address for the audit log (the direct peer; proxies are not trusted)."""
+    return request.client.host if request.client else None
+
+
+def login_session(request: Request, session: Session) -> ActiveSession | None:
+    """The console session behind the cookie, cached on the request."""
+    cached: ActiveSession | None = getattr(request.state, "login", None)
+    if cached is not None:
+        return cached
+    token = request.cookies.get(SESSION_COOKIE)
+    active = resolve_session(session, token) if token else None
+    request.state.login = active
+    return active
+
+
+def check_csrf(request: Request, active: ActiveSession, sent: str | None = None) -> None:
+    """Cookie-authenticated changes must echo the session's CSRF token (header or form field)."""
+    if request.method in SAFE_METHODS:
+        return
+    sent = sent or request.headers.get(CSRF_HEADER)
+    if not sent or not hmac.compare_digest(sent, active.login.csrf_token):
+        raise PermissionDenied(
+            "请求缺少有效的 CSRF 令牌", hint="刷新页面后重试；接口调用请改用 API 密钥"
+        )
+
+
+def session_cookie_principal(request: Request, session: Session) -> Principal | None:
+    active = login_session(request, session)
+    if active is None:
+        return None
+    check_csrf(request, active)
+    return active.principal
+
+
 def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
     token = _bearer(request)
     if token:
         return authenticate_api_key(session, token)
-    resolver = getattr(request.app.state, "session_principal", None)
+    resolver = getattr(request.app.state, "session_principal", session_cookie_principal)
     if resolver is not None:
         principal: Principal | None = resolver(request, session)
         if principal is not None:

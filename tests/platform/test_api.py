@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from shuzhi.api import create_app
+from shuzhi.config import Settings
+from shuzhi.platform import review
+from shuzhi.platform.roles import Role
+from shuzhi.storage.db import Database
+from shuzhi.storage.models import AuditRecord, Conversation, ModelUsage
+from tests.platform.helpers import PASSWORD, department, user
+
+
+def _client(settings: Settings, db: Database) -> TestClient:
+    return TestClient(create_app(settings, db), raise_server_exceptions=False)
+
+
+def _login(client: TestClient, username: str) -> str:
+    response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return str(response.json()["csrf_token"])
+
+
+def test_cookie_session_needs_csrf_for_changes(settings: Settings, db: Database) -> None:
+    with db.session() as session:
+        dept = department(session, "cg")
+        user(session, "rev", (Role.REVIEWER, dept.id))
+        task = review.create_review_task(session, dept.id, "k", "s", 1, "派单", {"unit": "A"})
+    client = _client(settings, db)
+    csrf = _login(client, "rev")
+    assert client.get("/api/auth/me").json()["username"] == "rev"
+    listed = client.get("/api/reviews").json()
+    assert [t["id"] for t in listed] == [task.id]
+
+    url = f"/api/reviews/{task.id}/decision"
+    refused = client.post(url, json={"action": "accept"})
+    assert refused.status_code == 403 and "CSRF" in refused.json()["error"]["message"]
+    done = client.post(url, json={"action": "accept"}, headers={"X-CSRF-Token": csrf})
+    assert done.status_code == 200 and done.json()["decided_by"] == "rev"
+    assert done.json()["decision"]["content"] == {"unit": "A"}
+
+    client.post("/api/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert client.get("/api/auth/me").status_code == 401
+
+
+def test_failed_login_is_recorded_even_though_it_fails(settings: Settings, db: Database) -> None:
+    with db.session() as session:
+        user(session, "clerk", (Role.VIEWER, None))
+    client = _client(settings, db)
+    bad = client.post("/api/auth/login", json={"username": "clerk", "password": "nope-nope"})
+    assert bad.status_code == 401 and "密码" in bad.json()["error"]["message"]
+    with db.session() as session:
+        record = session.scalar(select(AuditRecord).where(AuditRecord.action == "auth.login"))
+        assert record is not None and record.outcome == "failure"
+        assert record.source_ip == "testclient"
+
+
+def test_only_the_audit_admin_reads_and_exports(settings: Settings, db: Database) -> None:
+    with db.session() as session:
+        user(session, "aud", (Role.AUDIT_ADMIN, None))
+        user(session, "root", (Role.SYSTEM_ADMIN, None))
+    client = _client(settings, db)
+    _login(client, "root")
+    assert client.get("/api/audit").status_code == 403
+    auditor = _client(settings, db)
+    _login(auditor, "aud")
+    rows = auditor.get("/api/audit", params={"action": "auth."}).json()
+    assert {r["actor"] for r in rows} == {"root", "aud"}
+    assert auditor.get("/api/audit/verify").json()["ok"] is True
+    export = auditor.get("/api/audit/export.csv")
+    assert export.status_code == 200 and export.text.startswith("\ufeffid,at,actor")
+    assert "auth.login" in export.text
+
+
+def test_admin_flow_creates_department_user_role_and_key(settings: Settings, db: Database) -> None:
+    with db.session() as session:
+        user(session, "root", (Role.SYSTEM_ADMIN, None))
+        user(session, "sec", (Role.SECURITY_ADMIN, None))
+    admin, security = _client(settings, db), _client(settings, db)
+    csrf = {"X-CSRF-Token": _login(admin, "root")}
+    dept = admin.post("/api/departments", json={"code": "rsj", "name": "人社局"}, headers=csrf)
+    assert dept.status_code == 201
+    created = admin.post("/api/users", json={"username": "li"}, headers=csrf).json()
+    assert len(created["password"]) >= 12 and created["roles"] == []
+
+    sec_csrf = {"X-CSRF-Token": _login(security, "sec")}
+    grant = {"role": "operator", "department_id": dept.json()["id"]}
+    granted = security.post(f"/api/users/{created['id']}/roles", json=grant, headers=sec_csrf)
+    assert granted.status_code == 200 and granted.json()["roles"] == [grant | {}]
+    both = {"role": "audit_admin"}
+    assert (
+        admin.post(f"/api/users/{created['id']}/roles", json=both, headers=csrf).status_code == 403
+    )
+
+    key = admin.post("/api/keys", json={"name": "etl", "roles": ["viewer"]}, headers=csrf).json()
+    system = TestClient(admin.app)
+    assert (
+        system.get("/metrics", headers={"Authorization": f"Bearer {key['key']}"}).status_code == 200
+    )
+
+
+def test_metrics_and_satisfaction(settings: Settings, db: Database) -> None:
+    from shuzhi.storage.db import utcnow
+
+    with db.session() as session:
+        dept = department(session, "cg", "城管局")
+        user(session, "op", (Role.OPERATOR, dept.id))
+        user(session, "boss", (Role.DEPARTMENT_ADMIN, dept.id))
+        session.add(Conversation(public_id="c-1", department_id=dept.id))
+        session.add(Conversation(public_id="c-2", department_id=dept.id, status="handoff"))
+        session.add(ModelUsage(at=utcnow(), department_id=dept.id, prompt_tokens=100,
+                               completion_tokens=20, cost=0.5))  # fmt: skip
+    client = _client(settings, db)
+    csrf = {"X-CSRF-Token": _login(client, "op")}
+    rate = client.post("/api/conversations/c-1/satisfaction", json={"score": 4}, headers=csrf)
+    assert rate.status_code == 204
+    bad = client.post("/api/conversations/c-1/satisfaction", json={"score": 9}, headers=csrf)
+    assert bad.status_code == 422
+
+    boss = _client(settings, db)
+    _login(boss, "boss")
+    board = boss.get("/api/metrics/dashboard").json()
+    assert board["conversations"] == 2 and board["handoff_rate"] == 0.5
+    assert board["satisfaction"] == 4.0
+    assert board["usage"] == [{"department": "城管局", "tokens": 120, "cost": 0.5, "calls": 1}]
+    text = boss.get("/metrics").text
+    assert 'shuzhi_model_tokens{department="城管局"} 120.0' in text
+    assert "shuzhi_handoff_ratio 0.5" in text
