@@ -6,8 +6,10 @@ from fastapi import FastAPI
 
 from shuzhi import __version__
 from shuzhi.api.errors import install_error_handlers
+from shuzhi.api.routes import data as data_routes
 from shuzhi.api.routes import health
 from shuzhi.api.routes import jobs as jobs_routes
+from shuzhi.api.routes import platform as platform_routes
 from shuzhi.config import Settings
 from shuzhi.storage.db import Database
 
@@ -24,4 +26,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(health.router)
     app.include_router(jobs_routes.router)
     jobs_routes.install(app)
+    app.include_router(platform_routes.router)
+    app.include_router(platform_routes.metrics_router)
+    app.include_router(data_routes.router)
     return app
