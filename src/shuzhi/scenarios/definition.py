@@ -99,7 +99,7 @@ class InputSpec(_Strict):
     label: str = ""
     required: bool = True
     default: Any = None
-    choices: list[str] | None = None
+    choices: list[str | int | float] | None = None
     pattern: str | None = None
     hint: str = ""
 
@@ -233,7 +233,7 @@ Step = Annotated[
 class RuleRow(_Strict):
     """One row of a decision table. It fires when ``when`` is true; it must cite its source."""
 
-    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")
     when: str
     then: dict[str, Any] = Field(default_factory=dict)
     message: str = ""

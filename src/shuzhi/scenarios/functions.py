@@ -244,6 +244,13 @@ def _regular_steps(values: Any, tolerance: float = 0.001) -> bool:
     return same_diff or same_ratio
 
 
+def _range(*args: int) -> range:
+    bounded = range(*(int(a) for a in args))
+    if len(bounded) > 100_000:
+        raise InvalidInput("range() 的范围过大（上限 100000）")
+    return bounded
+
+
 def _count_chars(text: Any) -> int:
     return len(re.sub(r"\s+", "", _as_text(text)))
 
@@ -328,6 +335,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "any": any,
     "all": all,
     "list": list,
+    "range": _range,
     "round": _round,
     # text
     "found": _found,
@@ -336,6 +344,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "matches": lambda text, pattern: re.search(pattern, _as_text(text)) is not None,
     "find_all": _find_all,
     "first_match": _first_match,
+    "numbered": lambda items: "\n".join(f"{i}. {item}" for i, item in enumerate(items or [], 1)),
     "join": lambda items, sep="、": sep.join(str(i) for i in items or []),
     "count_chars": _count_chars,
     "similarity": _similarity,

@@ -25,7 +25,10 @@ def parse_yaml(text: str, origin: str) -> tuple[Any, yaml.Node | None]:
         raise InvalidInput(f"{origin} {where} YAML 格式错误：{problem}") from exc
     if node is None:
         return None, None
-    return yaml.load(text, Loader=_Loader), node
+    try:
+        return yaml.load(text, Loader=_Loader), node
+    except ValueError as exc:  # e.g. an impossible date such as 2024-02-30
+        raise InvalidInput(f"{origin} YAML 中有无法解析的值：{exc}", hint="日期可加引号") from exc
 
 
 def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:

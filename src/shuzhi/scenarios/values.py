@@ -74,7 +74,9 @@ def _coerce(spec: InputSpec, raw: Any) -> Any:
         return spec.default
     value = _convert(spec, raw)
     if spec.choices is not None and value not in spec.choices:
-        raise InvalidInput(f"{_label(spec)} 只能是 {'、'.join(spec.choices)} 之一，收到 {raw!r}")
+        raise InvalidInput(
+            f"{_label(spec)} 只能是 {'、'.join(map(str, spec.choices))} 之一，收到 {raw!r}"
+        )
     if spec.pattern and not re.fullmatch(spec.pattern, str(value)):
         raise InvalidInput(
             f"{_label(spec)} 格式不对，收到 {raw!r}" + (f"；{spec.hint}" if spec.hint else "")
