@@ -161,10 +161,17 @@ def answer(
     started = time.perf_counter()
     columns, rows, truncated = run_select(sql, views, allowed_dir, max_rows, timeout)
     return Answer(
-        question, sql, columns, rows, truncated, source, mode,
-        template_id=found[0].id if found else None, model=model,
+        question,
+        sql,
+        columns,
+        rows,
+        truncated,
+        source,
+        mode,
+        template_id=found[0].id if found else None,
+        model=model,
         seconds=round(time.perf_counter() - started, 3),
-    )  # fmt: skip
+    )
 
 
 def describe(views: Mapping[str, TableView]) -> str:
@@ -210,8 +217,10 @@ def _open(views: Mapping[str, TableView], allowed_dir: Path) -> duckdb.DuckDBPyC
 
     con = duckdb.connect()
     for name, view in views.items():
-        con.execute(f"CREATE VIEW {quote(name)} AS SELECT {_projection(view)} FROM "
-                    f"read_parquet({literal(str(view.path))})")  # fmt: skip
+        con.execute(
+            f"CREATE VIEW {quote(name)} AS SELECT {_projection(view)} FROM "
+            f"read_parquet({literal(str(view.path))})"
+        )
     lock_down(con, allowed_dir)
     return con
 

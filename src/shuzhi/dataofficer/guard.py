@@ -61,7 +61,7 @@ STATEMENTS_ZH = {
 }
 
 
-def check_select(sql: str, allowed: Collection[str]) -> exp.Expression:
+def check_select(sql: str, allowed: Collection[str]) -> exp.Query:
     """The parsed statement, or a refusal that says what is not allowed and why."""
     tree = _parse_one(sql)
     _refuse_writes(tree)
@@ -72,7 +72,7 @@ def check_select(sql: str, allowed: Collection[str]) -> exp.Expression:
     return tree
 
 
-def _parse_one(sql: str) -> exp.Expression:
+def _parse_one(sql: str) -> exp.Expr:
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as exc:
@@ -84,7 +84,7 @@ def _parse_one(sql: str) -> exp.Expression:
     return statements[0]
 
 
-def _refuse_writes(tree: exp.Expression) -> None:
+def _refuse_writes(tree: exp.Expr) -> None:
     for node in tree.walk():
         for kind, label in STATEMENTS_ZH.items():
             if isinstance(node, kind):
@@ -94,7 +94,7 @@ def _refuse_writes(tree: exp.Expression) -> None:
                 )
 
 
-def _refuse_functions(tree: exp.Expression) -> None:
+def _refuse_functions(tree: exp.Expr) -> None:
     for node in tree.find_all(exp.Func):
         name = (node.sql_name() if not isinstance(node, exp.Anonymous) else node.name).lower()
         if name in FORBIDDEN_FUNCTIONS or isinstance(node, exp.ReadCSV | exp.ReadParquet):
@@ -104,7 +104,7 @@ def _refuse_functions(tree: exp.Expression) -> None:
             )
 
 
-def _refuse_tables(tree: exp.Expression, allowed: set[str]) -> None:
+def _refuse_tables(tree: exp.Expr, allowed: set[str]) -> None:
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):

@@ -192,7 +192,8 @@ def failing_condition(rule: Rule) -> str:
         return f"({date_value(c)} < now()::TIMESTAMP - INTERVAL ({days}) DAY)"
     if rule.kind == "referential":
         ref = f"{quote(rule.params['dataset'])}.{quote(rule.params['column'])}"
-        sub = f"SELECT 1 FROM {quote(rule.params['dataset'])} WHERE trim({ref}) = trim({c})"
+        outer = f"{TABLE}.{c}"  # qualified: both tables may have a column of this name
+        sub = f"SELECT 1 FROM {quote(rule.params['dataset'])} WHERE trim({ref}) = trim({outer})"
         return f"(NOT {is_blank(c)} AND NOT EXISTS ({sub}))"
     sub = f"SELECT {c} FROM {TABLE} WHERE NOT {is_blank(c)} GROUP BY {c} HAVING count(*) > 1"
     return f"({c} IN ({sub}))"
