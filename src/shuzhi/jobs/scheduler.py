@@ -185,7 +185,7 @@ class Maintenance(threading.Thread):
                 return
 
     def once(self) -> None:
-        ttl = max(self.cfg.sweep_seconds * 3, 10.0)
+        ttl = max(self.cfg.sweep_seconds * 3, 1.0)
         if not acquire(self.db, LEADER, self.holder, ttl):
             return
         if not self._synced:
