@@ -42,7 +42,7 @@ class RedisQueue:
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, url: str, job_settings: JobSettings) -> None:
-        self.broker = RedisBroker(
+        self.broker = RedisBroker(  # type: ignore[no-untyped-call]
             url=url,
             namespace=job_settings.namespace,
             heartbeat_timeout=job_settings.heartbeat_timeout_ms,

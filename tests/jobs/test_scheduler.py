@@ -1,0 +1,136 @@
+"""Periodic jobs and the leader lease, on each database backend."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+import shuzhi.jobs.testing  # noqa: F401  (registers the test kinds)
+from shuzhi.jobs import scheduler, store
+from shuzhi.jobs.queue import DatabaseQueue
+from shuzhi.jobs.scheduler import Maintenance, acquire, sync_schedules, tick
+from shuzhi.jobs.settings import JobSettings
+from shuzhi.storage.db import Database, utcnow
+from shuzhi.storage.models import Job, JobSchedule
+
+QUEUE = DatabaseQueue()
+
+
+@pytest.fixture
+def declared() -> Iterator[None]:
+    saved = dict(scheduler._PERIODIC)
+    scheduler._PERIODIC.clear()
+    scheduler.periodic("nightly-noop", "test.noop", every=timedelta(hours=24), params={"echo": 1})
+    yield
+    scheduler._PERIODIC.clear()
+    scheduler._PERIODIC.update(saved)
+
+
+def _make_due(db: Database) -> None:
+    with db.session() as session:
+        session.execute(update(JobSchedule).values(next_run_at=utcnow() - timedelta(seconds=1)))
+
+
+def _jobs(db: Database) -> list[Job]:
+    with db.session() as session:
+        return list(session.scalars(select(Job).order_by(Job.id)))
+
+
+def test_sync_inserts_declared_schedules_once(db: Database, declared: None) -> None:
+    assert sync_schedules(db) == 1
+    assert sync_schedules(db) == 0
+    with db.session() as session:
+        row = session.scalar(select(JobSchedule))
+        assert row is not None and row.interval_seconds == 86400 and row.params == {"echo": 1}
+        assert row.next_run_at > utcnow() + timedelta(hours=23)
+
+
+def test_a_due_schedule_fires_once_even_with_two_schedulers(db: Database, declared: None) -> None:
+    sync_schedules(db)
+    assert tick(db, QUEUE) == []
+    _make_due(db)
+    with db.session() as session:
+        stale = session.scalars(select(JobSchedule)).all()
+    # Two schedulers read the same due row; only the compare-and-set winner submits.
+    first = scheduler._fire(db, QUEUE, stale[0])
+    second = scheduler._fire(db, QUEUE, stale[0])
+    assert first is not None and second is None
+    created = _jobs(db)
+    assert [(j.kind, j.params, j.created_by) for j in created] == [
+        ("test.noop", {"echo": 1}, "schedule:nightly-noop")
+    ]
+
+
+def test_runs_do_not_pile_up_behind_an_active_one(db: Database, declared: None) -> None:
+    sync_schedules(db)
+    _make_due(db)
+    assert len(tick(db, QUEUE)) == 1
+    _make_due(db)
+    assert tick(db, QUEUE) == []  # the first run is still queued
+    with db.session() as session:
+        session.execute(update(Job).values(status=store.SUCCEEDED))
+    _make_due(db)
+    assert len(tick(db, QUEUE)) == 1
+
+
+def test_disabled_schedules_do_not_fire(db: Database, declared: None) -> None:
+    sync_schedules(db)
+    _make_due(db)
+    with db.session() as session:
+        session.execute(update(JobSchedule).values(enabled=False))
+    assert tick(db, QUEUE) == []
+
+
+def test_leader_lease_is_exclusive_until_it_expires(db: Database) -> None:
+    assert acquire(db, "scheduler", "a", ttl=0.3)
+    assert not acquire(db, "scheduler", "b", ttl=0.3)
+    assert acquire(db, "scheduler", "a", ttl=0.3)  # renewal
+    time.sleep(0.4)
+    assert acquire(db, "scheduler", "b", ttl=30)
+    assert not acquire(db, "scheduler", "a", ttl=30)
+
+
+def test_only_the_leader_maintenance_fires_schedules(db: Database, declared: None) -> None:
+    cfg = JobSettings(sweep_seconds=0.1)
+    leader = Maintenance(db, QUEUE, cfg, "leader")
+    follower = Maintenance(db, QUEUE, cfg, "follower")
+    leader.once()
+    _make_due(db)
+    follower.once()
+    assert _jobs(db) == []
+    leader.once()
+    assert len(_jobs(db)) == 1
+
+
+class _RecordingQueue:
+    remote = True
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.sent: list[int] = []
+        self.fail = fail
+
+    def send(self, job_id: int, *, delay: float = 0.0) -> None:
+        if self.fail:
+            raise ConnectionError("redis down")
+        self.sent.append(job_id)
+
+
+def test_a_message_lost_at_submit_is_resent_by_the_leader(db: Database) -> None:
+    from shuzhi import jobs
+
+    down = _RecordingQueue(fail=True)
+    job = jobs.submit(db, "test.noop", {}, queue=down)  # accepted although Redis is down
+    assert jobs.get(db, job.id).status == "queued"
+
+    up = _RecordingQueue()
+    maintenance = Maintenance(db, up, JobSettings(resend_seconds=0.2), "leader")
+    maintenance.once()
+    assert up.sent == []  # its first message is not yet overdue
+    time.sleep(0.3)
+    maintenance.once()
+    maintenance.once()
+    assert up.sent == [job.id]  # sent once, then marked as sent
