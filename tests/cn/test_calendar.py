@@ -107,3 +107,21 @@ def test_very_old_dates_do_not_crash() -> None:
     due = WorkCalendar().add_working_days(date(1990, 1, 1), 2)
     assert due.date == date(1990, 1, 3)
     assert due.warnings
+
+
+def test_default_calendar_reads_overrides_from_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shuzhi.cn.calendar import OVERRIDES_FILE
+    from shuzhi.config import get_settings
+
+    (tmp_path / OVERRIDES_FILE).write_text("holidays: [2099-03-02]\n", "utf-8")
+    monkeypatch.setenv("SHUZHI_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    default_calendar.cache_clear()
+    try:
+        assert not default_calendar().is_working_day(date(2099, 3, 2))
+        assert default_calendar().is_working_day(date(2099, 3, 3))
+    finally:
+        get_settings.cache_clear()
+        default_calendar.cache_clear()

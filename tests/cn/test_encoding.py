@@ -68,3 +68,13 @@ def test_read_text_binary_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as err:
         read_text(path)
     assert "photo.jpg" in err.value.message
+
+
+@pytest.mark.parametrize("text", ["小", "小区", "测试", "供暖"])
+def test_short_gbk_that_is_also_valid_utf8(text: str) -> None:
+    assert decode_bytes(text.encode("gbk")) == (text, "gb18030")
+
+
+@pytest.mark.parametrize("text", ["café", "Müller", "naïve résumé", "Москва " * 20])
+def test_utf8_letters_stay_utf8(text: str) -> None:
+    assert decode_bytes(text.encode("utf-8")) == (text, "utf-8")

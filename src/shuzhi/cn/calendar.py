@@ -21,13 +21,15 @@ from typing import Any
 import chinese_calendar
 import yaml
 
+from shuzhi.config import get_settings
 from shuzhi.errors import InvalidInput
 
-__all__ = ["DueDate", "WorkCalendar", "default_calendar"]
+__all__ = ["OVERRIDES_FILE", "DueDate", "WorkCalendar", "default_calendar"]
 
 logger = logging.getLogger(__name__)
 
 _FIRST_COVERED_YEAR = 2004
+_logged_years: set[int] = set()
 
 
 @dataclass
@@ -153,8 +155,10 @@ def _warn_uncovered(year: int, warnings: list[str]) -> None:
         "国庆节的法定日期估算，未计调休，请以国务院办公厅公布的放假安排核对"
     )
     if message not in warnings:
-        logger.warning("holiday data does not cover %d; deadline estimated", year)
         warnings.append(message)
+    if year not in _logged_years:
+        _logged_years.add(year)
+        logger.warning("holiday data does not cover %d; deadlines there are estimated", year)
 
 
 def _dates(value: Any, path: Path, key: str) -> set[date]:
@@ -177,7 +181,19 @@ def _dates(value: Any, path: Path, key: str) -> set[date]:
     return result
 
 
+OVERRIDES_FILE = "calendar.yaml"
+
+
 @cache
 def default_calendar() -> WorkCalendar:
-    """The shared calendar without local overrides."""
+    """The shared calendar, with the overrides in ``<data_dir>/calendar.yaml`` when present.
+
+    An operator puts the State Council's holiday notice for a year the ``chinese_calendar``
+    package does not cover yet into that file (``holidays:`` / ``workdays:`` lists); call
+    ``default_calendar.cache_clear()`` or restart to pick up a change.
+    """
+    path = get_settings().data_dir / OVERRIDES_FILE
+    if path.is_file():
+        logger.info("working-day overrides loaded from %s", path)
+        return WorkCalendar.from_file(path)
     return WorkCalendar()

@@ -21,6 +21,7 @@ _BOMS = (
 )
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f")
 _MAX_ODD_SHARE = 0.01
+_SHORT_TEXT = 64
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
@@ -34,32 +35,57 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return "", "utf-8"
     for bom, name in _BOMS:
         if data.startswith(bom):
-            text = _try(data, name)
+            text = _try(data, name, strict_private=False)
             if text is not None:
                 return text, name
-    for name in ("utf-8", "gb18030"):
-        text = _try(data, name)
-        if text is not None:
-            return text, name
+    utf8 = _try(data, "utf-8", strict_private=False)
+    gb = _try(data, "gb18030")
+    if utf8 is not None and not (gb is not None and _gbk_misread_as_utf8(utf8, gb)):
+        return utf8, "utf-8"
+    if gb is not None:
+        return gb, "gb18030"
     return _guess(data)
 
 
-def _try(data: bytes, encoding: str) -> str | None:
+def _try(data: bytes, encoding: str, *, strict_private: bool = True) -> str | None:
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError):
         return None
-    return text if _looks_like_text(text) else None
+    return text if _looks_like_text(text, strict_private) else None
 
 
-def _looks_like_text(text: str) -> bool:
-    # Private-use code points are what GB18030 yields for Big5 or random bytes.
-    odd = sum(1 for ch in text if (ch < " " and ch not in _ALLOWED_CONTROLS) or _private(ch))
+def _looks_like_text(text: str, strict_private: bool) -> bool:
+    # Private-use code points are what GB18030 yields for Big5 or random bytes; in valid UTF-8
+    # they are rare but genuine (fonts map uncommon characters there).
+    odd = sum(
+        1
+        for ch in text
+        if (ch < " " and ch not in _ALLOWED_CONTROLS) or (strict_private and _private(ch))
+    )
     return odd <= len(text) * _MAX_ODD_SHARE
 
 
 def _private(ch: str) -> bool:
     return "\ue000" <= ch <= "\uf8ff" or ch >= "\U000f0000"
+
+
+def _gbk_misread_as_utf8(utf8: str, gb: str) -> bool:
+    # A few GBK characters can be valid UTF-8 by accident (小 = D0 A1 = Cyrillic С); in longer
+    # text the odds vanish. So a short text whose UTF-8 reading has only two-byte characters
+    # other than the Latin-1 letters (C1 controls, Latin Extended, Greek, Cyrillic...) while
+    # GB18030 reads it as Chinese is taken as Chinese. Latin-1 accents (café) stay UTF-8; the
+    # GBK characters that collide with them (茅 = é) are the one ambiguity left.
+    if len(utf8) > _SHORT_TEXT:
+        return False
+    wide = [ch for ch in utf8 if ch > "\x7f"]
+    if not wide or any(ch > "\u07ff" or "\u00c0" <= ch <= "\u00ff" for ch in wide):
+        return False
+    return all(_chinese(ch) for ch in gb if ch > "\x7f")
+
+
+def _chinese(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
 
 
 def _guess(data: bytes) -> tuple[str, str]:

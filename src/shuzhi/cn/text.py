@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import rjieba
 
@@ -18,7 +17,9 @@ __all__ = [
 # Zero-width characters and the byte-order mark turn up inside copied and scraped text.
 _INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_HSPACE_RE = re.compile("[ \t\u3000\u00a0\u2002\u2003\u2009\u202f]+")
+_LINE_BREAK_RE = re.compile("\r\n?|[\u2028\u2029\x85]")
+# Every kind of whitespace except the line break: tabs, full-width and no-break spaces...
+_HSPACE_RE = re.compile(r"[^\S\n]+")
 
 
 def clean_text(s: str) -> str:
@@ -28,26 +29,26 @@ def clean_text(s: str) -> str:
     tabs and full-width spaces become one space; each line is trimmed and blank lines are dropped,
     so paragraphs are separated by a single ``\\n``. Full-width punctuation is kept as written.
     """
-    text = s.replace("\r\n", "\n").replace("\r", "\n")
+    text = _LINE_BREAK_RE.sub("\n", s)
     text = _INVISIBLE_RE.sub("", text)
     text = _CONTROL_RE.sub("", text)
     lines = (_HSPACE_RE.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 
-def _is_word(token: str) -> bool:
-    return any(unicodedata.category(ch)[0] in "LN" for ch in token)
+# A token is a word when it holds a letter or a digit of any script (not punctuation or space).
+_WORD_CHAR = re.compile(r"[^\W_]")
 
 
 def segment(text: str) -> list[str]:
     """Words of ``text`` (rjieba precise mode), without whitespace or punctuation tokens."""
-    return [t for t in rjieba.cut(text) if _is_word(t)]
+    return [t for t in rjieba.cut(text) if _WORD_CHAR.search(t)]
 
 
 def segment_for_search(text: str) -> list[str]:
     """Finer segmentation for indexing: rjieba search mode also emits the short words inside
     long ones (济南市 → 济南, 南市, 济南市)."""
-    return [t for t in rjieba.cut_for_search(text) if _is_word(t)]
+    return [t for t in rjieba.cut_for_search(text) if _WORD_CHAR.search(t)]
 
 
 _STOPWORD_TEXT = """

@@ -19,10 +19,21 @@ from shuzhi.errors import InvalidInput
 from shuzhi.privacy.detect import FULL_WIDTH_FOLD, Detector, builtin_rules, custom_rule
 from shuzhi.privacy.spans import PiiKind, PiiSpan
 
-__all__ = ["Masker", "Vault", "count_pii", "default_masker", "detect", "mask", "mask_for_display"]
+__all__ = [
+    "CLOSE_BRACKETS",
+    "OPEN_BRACKETS",
+    "Masker",
+    "Vault",
+    "count_pii",
+    "default_masker",
+    "detect",
+    "mask",
+    "mask_for_display",
+]
 
-_OPEN_BRACKETS = "〔[【(（［"
-_CLOSE_BRACKETS = "〕]】)）］"
+# Brackets a model may put around an echoed placeholder; the gateway's stream unmasker uses them.
+OPEN_BRACKETS = _OPEN_BRACKETS = "〔[【(（［"
+CLOSE_BRACKETS = _CLOSE_BRACKETS = "〕]】)）］"
 
 
 def _placeholder(label: str, number: int) -> str:
