@@ -58,6 +58,8 @@ def login_session(request: Request, session: Session) -> ActiveSession | None:
     token = request.cookies.get(SESSION_COOKIE)
     active = resolve_session(session, token) if token else None
     request.state.login = active
+    # Kept as a plain string: error pages render after the session has been rolled back.
+    request.state.csrf_token = active.login.csrf_token if active else ""
     return active
 
 

@@ -1,0 +1,27 @@
+"""The console: server-rendered pages (Jinja2 + htmx + ECharts) under ``/console``.
+
+Chinese by default, English by the switch in the header. Pages call the Python APIs of each
+concern directly; the permission of every page comes from ``shuzhi.platform.permissions``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from shuzhi.errors import ShuzhiError
+
+__all__ = ["mount"]
+
+
+def mount(app: FastAPI) -> None:
+    """Add the console's routes, static files and HTML error pages to ``app``."""
+    from shuzhi.console import area_pages, auth_pages, platform_pages
+    from shuzhi.console.web import HERE, console_error_handler
+
+    app.include_router(auth_pages.router)
+    app.include_router(platform_pages.router)
+    app.include_router(area_pages.router)
+    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
+    fallback = app.exception_handlers[ShuzhiError]
+    app.add_exception_handler(ShuzhiError, console_error_handler(fallback))

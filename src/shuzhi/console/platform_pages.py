@@ -1,0 +1,310 @@
+"""Console pages of the platform itself: dashboard, review queue, audit log, users, roles,
+departments and API keys. They call ``shuzhi.platform`` directly, never the HTTP API."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from shuzhi.api.deps import DbSession, client_ip
+from shuzhi.console.web import CHINA, page, render
+from shuzhi.errors import InvalidInput
+from shuzhi.platform import accounts, review
+from shuzhi.platform.accounts import Actor
+from shuzhi.platform.audit import AuditFilter, export_csv, query_records, verify_chain
+from shuzhi.platform.identity import Principal
+from shuzhi.platform.metrics import dashboard
+from shuzhi.platform.roles import Role
+from shuzhi.storage.db import utcnow
+from shuzhi.storage.models import ApiKey, Department, User
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def _departments(session: Any) -> dict[int, str]:
+    return {d.id: d.name for d in session.scalars(select(Department))}
+
+
+# dashboard -----------------------------------------------------------------------------------
+
+
+@router.get("/dashboard")
+def dashboard_page(
+    request: Request, principal: Annotated[Principal, page("metrics.read")], session: DbSession
+) -> Response:
+    board = dashboard(session, principal.visible_departments("metrics.read"))
+    charts = json.dumps(board.as_dict(), ensure_ascii=False)
+    return render(request, "dashboard.html", {"board": board, "charts": charts})
+
+
+# review queue --------------------------------------------------------------------------------
+
+
+@router.get("/reviews")
+def reviews_page(
+    request: Request,
+    principal: Annotated[Principal, page("review.read")],
+    session: DbSession,
+    status: str = "pending",
+    overdue: bool = False,
+) -> Response:
+    queue = review.queue_for(principal, status=status or None, overdue_only=overdue)
+    tasks = review.list_tasks(session, queue)
+    context = {"tasks": tasks, "status": status, "overdue": overdue, "now": utcnow(),
+               "departments": _departments(session)}  # fmt: skip
+    return render(request, "reviews.html", context)
+
+
+@router.get("/reviews/{task_id}")
+def review_detail(
+    task_id: int,
+    request: Request,
+    principal: Annotated[Principal, page("review.read")],
+    session: DbSession,
+) -> Response:
+    task = review.get_task(session, task_id, principal)
+    return render(request, "review_detail.html", _review_context(task, principal, session))
+
+
+def _review_context(task: Any, principal: Principal, session: Any) -> dict[str, Any]:
+    mode = str(task.proposal.get("mode", "model")) if isinstance(task.proposal, dict) else "model"
+    return {
+        "task": task,
+        "mode": mode if mode in ("model", "offline") else "model",
+        "proposal_json": json.dumps(task.proposal, ensure_ascii=False, indent=2),
+        "decision_json": json.dumps(
+            (task.decision or {}).get("content"), ensure_ascii=False, indent=2
+        ),
+        "can_decide": principal.can("review.decide", task.department_id),
+        "now": utcnow(),
+        "departments": _departments(session),
+    }
+
+
+@router.post("/reviews/{task_id}/decision")
+def review_decide(
+    task_id: int,
+    request: Request,
+    principal: Annotated[Principal, page("review.decide")],
+    session: DbSession,
+    action: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+    edited: Annotated[str, Form()] = "",
+) -> Response:
+    content = _parse_edited(edited) if action == "edit" else None
+    task = review.decide(session, task_id, principal, action, reason=reason, edited=content,
+                         source_ip=client_ip(request))  # fmt: skip
+    return render(request, "_review_decision.html", _review_context(task, principal, session))
+
+
+def _parse_edited(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"修改后的内容不是有效的 JSON：{exc.msg}（第 {exc.lineno} 行）") from exc
+    if not isinstance(value, dict):
+        raise InvalidInput('修改后的内容应为 JSON 对象，例如 {"handling_unit": "…"}')
+    return value
+
+
+# audit log -----------------------------------------------------------------------------------
+
+
+def _day(value: str | None, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=CHINA)
+    except ValueError:
+        raise InvalidInput(f"日期格式应为 YYYY-MM-DD：{value}") from None
+    return day + timedelta(days=1) if end else day
+
+
+def _audit_filter(since: str | None, until: str | None, action: str | None,
+                  actor: str | None, outcome: str | None) -> AuditFilter:  # fmt: skip
+    return AuditFilter(_day(since), _day(until, end=True), action or None, actor or None,
+                       None, outcome or None)  # fmt: skip
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    _: Annotated[Principal, page("audit.read")],
+    session: DbSession,
+    since: str | None = None,
+    until: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    outcome: str | None = None,
+) -> Response:
+    flt = _audit_filter(since, until, action, actor, outcome)
+    records = query_records(session, flt, limit=300, newest_first=True)
+    query = {"since": since or "", "until": until or "", "action": action or "",
+             "actor": actor or "", "outcome": outcome or ""}  # fmt: skip
+    return render(request, "audit.html", {"records": records, "q": query})
+
+
+@router.get("/audit/verify")
+def audit_verify(
+    request: Request, _: Annotated[Principal, page("audit.read")], session: DbSession
+) -> Response:
+    return render(request, "_audit_verify.html", {"report": verify_chain(session)})
+
+
+@router.get("/audit/export.csv")
+def audit_export(
+    request: Request,
+    principal: Annotated[Principal, page("audit.export")],
+    session: DbSession,
+    since: str | None = None,
+    until: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    outcome: str | None = None,
+) -> Response:
+    out = io.StringIO()
+    flt = _audit_filter(since, until, action, actor, outcome)
+    export_csv(session, out, flt, actor=principal.name, source_ip=client_ip(request))
+    headers = {"Content-Disposition": 'attachment; filename="audit.csv"'}
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers=headers)  # fmt: skip
+
+
+# users and keys ------------------------------------------------------------------------------
+
+
+def _users_context(session: Any) -> dict[str, Any]:
+    users = list(session.scalars(select(User).order_by(User.id)))
+    roles = {u.id: accounts.user_roles(session, u.id) for u in users}
+    keys = list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+    return {"users": users, "roles": roles, "keys": keys, "now": utcnow(),
+            "departments": _departments(session), "all_roles": list(Role)}  # fmt: skip
+
+
+@router.get("/users")
+def users_page(
+    request: Request, _: Annotated[Principal, page("user.manage")], session: DbSession
+) -> Response:
+    return render(request, "users.html", _users_context(session))
+
+
+@router.post("/users")
+def users_create(
+    request: Request,
+    principal: Annotated[Principal, page("user.manage")],
+    session: DbSession,
+    username: Annotated[str, Form()],
+    display_name: Annotated[str, Form()] = "",
+) -> Response:
+    actor = Actor(principal, client_ip(request))
+    user, password = accounts.create_account(session, actor, username, display_name)
+    context = _users_context(session) | {"created": user.username, "password": password}
+    return render(request, "_users_table.html", context)
+
+
+@router.post("/users/{user_id}/actions")
+def users_action(
+    user_id: int,
+    request: Request,
+    principal: Annotated[Principal, page("user.manage")],
+    session: DbSession,
+    action: Annotated[str, Form()],
+) -> Response:
+    actor = Actor(principal, client_ip(request))
+    extra: dict[str, Any] = {}
+    if action in ("disable", "enable"):
+        accounts.set_active(session, actor, user_id, action == "enable")
+    elif action == "unlock":
+        accounts.unlock(session, actor, user_id)
+    elif action == "reset_password":
+        password = accounts.reset_password(session, actor, user_id)
+        username = accounts.get_user(session, user_id).username
+        extra = {"created": username, "password": password, "reset": True}
+    else:
+        raise InvalidInput(f"未知操作：{action}")
+    return render(request, "_users_table.html", _users_context(session) | extra)
+
+
+@router.post("/keys")
+def keys_create(
+    request: Request,
+    principal: Annotated[Principal, page("user.manage")],
+    session: DbSession,
+    name: Annotated[str, Form()],
+    roles: Annotated[str, Form()] = "",
+    department_id: Annotated[str, Form()] = "",
+) -> Response:
+    wanted = [r.strip() for r in roles.replace("，", ",").split(",") if r.strip()]
+    dept = int(department_id) if department_id.strip().isdigit() else None
+    actor = Actor(principal, client_ip(request))
+    _, plain = accounts.issue_api_key(session, actor, name, department_id=dept, roles=wanted)
+    return render(request, "_users_table.html", _users_context(session) | {"key": plain})
+
+
+@router.post("/keys/{key_id}/revoke")
+def keys_revoke(
+    key_id: int,
+    request: Request,
+    principal: Annotated[Principal, page("user.manage")],
+    session: DbSession,
+) -> Response:
+    accounts.revoke_api_key(session, Actor(principal, client_ip(request)), key_id)
+    return render(request, "_users_table.html", _users_context(session))
+
+
+# roles ---------------------------------------------------------------------------------------
+
+
+@router.get("/roles")
+def roles_page(
+    request: Request, _: Annotated[Principal, page("role.grant")], session: DbSession
+) -> Response:
+    return render(request, "roles.html", _users_context(session))
+
+
+@router.post("/roles")
+def roles_change(
+    request: Request,
+    principal: Annotated[Principal, page("role.grant")],
+    session: DbSession,
+    username: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+    department_id: Annotated[str, Form()] = "",
+    grant: Annotated[str, Form()] = "1",
+) -> Response:
+    actor = Actor(principal, client_ip(request))
+    dept = int(department_id) if department_id.strip().isdigit() else None
+    if grant == "1":
+        accounts.grant_role(session, actor, username, role, dept)
+    else:
+        accounts.revoke_role(session, actor, username, role, dept)
+    return render(request, "_roles_table.html", _users_context(session))
+
+
+# departments ---------------------------------------------------------------------------------
+
+
+@router.get("/departments")
+def departments_page(
+    request: Request, _: Annotated[Principal, page("department.manage")], session: DbSession
+) -> Response:
+    return render(request, "departments.html", {"departments": accounts.list_departments(session)})
+
+
+@router.post("/departments")
+def departments_create(
+    request: Request,
+    principal: Annotated[Principal, page("department.manage")],
+    session: DbSession,
+    code: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+) -> Response:
+    accounts.create_department(session, Actor(principal, client_ip(request)), code, name)
+    context = {"departments": accounts.list_departments(session)}
+    return render(request, "_departments_table.html", context)

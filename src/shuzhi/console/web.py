@@ -1,0 +1,137 @@
+"""What every console page shares: templates, language, the signed-in principal and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from shuzhi.aigc import visible_label
+from shuzhi.api.deps import get_principal, get_session, login_session
+from shuzhi.console.i18n import DEFAULT, LANGUAGES, translate
+from shuzhi.errors import PermissionDenied, ShuzhiError, Unauthenticated
+from shuzhi.platform.identity import Principal
+from shuzhi.platform.permissions import roles_for
+from shuzhi.platform.roles import ROLE_LABELS_ZH, Role
+
+LANG_COOKIE = "shuzhi_lang"
+CHINA = ZoneInfo("Asia/Shanghai")
+HERE = Path(__file__).parent
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    url: str
+    permission: str
+
+
+NAV = (
+    NavItem("nav.dashboard", "/console/dashboard", "metrics.read"),
+    NavItem("nav.employees", "/console/employees", "employee.read"),
+    NavItem("nav.scenarios", "/console/scenarios", "scenario.read"),
+    NavItem("nav.knowledge", "/console/knowledge", "kb.read"),
+    NavItem("nav.reviews", "/console/reviews", "review.read"),
+    NavItem("nav.workorders", "/console/workorders", "workorder.read"),
+    NavItem("nav.models", "/console/models", "usage.read"),
+    NavItem("nav.data", "/console/data", "data.read"),
+    NavItem("nav.audit", "/console/audit", "audit.read"),
+    NavItem("nav.users", "/console/users", "user.manage"),
+    NavItem("nav.roles", "/console/roles", "role.grant"),
+    NavItem("nav.departments", "/console/departments", "department.manage"),
+)
+
+
+def language(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE, DEFAULT)
+    return lang if lang in LANGUAGES else DEFAULT
+
+
+def local_time(value: datetime | None, with_seconds: bool = False) -> str:
+    if value is None:
+        return ""
+    fmt = "%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M"
+    return value.astimezone(CHINA).strftime(fmt)
+
+
+def role_label(role: str, lang: str) -> str:
+    return ROLE_LABELS_ZH[Role(role)] if lang == "zh" else role
+
+
+templates.env.filters["local_time"] = local_time
+templates.env.globals["visible_label"] = visible_label
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HTMLResponse:
+    """Render a page with the shared context: language, principal, navigation and CSRF token."""
+    lang = language(request)
+    principal: Principal | None = getattr(request.state, "principal", None)
+    base = {
+        "lang": lang,
+        "t": lambda key, **values: translate(key, lang, **values),
+        "principal": principal,
+        "nav": [n for n in NAV if principal is not None and principal.can(n.permission)],
+        "csrf": getattr(request.state, "csrf_token", ""),
+        "role_label": lambda role: role_label(role, lang),
+        "path": request.url.path,
+    }
+    return templates.TemplateResponse(request, template, base | (context or {}), status_code=status)
+
+
+def page(permission: str | None) -> Any:
+    """A dependency admitting a signed-in principal with ``permission`` (None: any principal).
+
+    Like ``shuzhi.api.deps.require`` it carries ``.permission`` for the permission-matrix test.
+    """
+    if permission is not None:
+        roles_for(permission)
+
+    def check(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
+        principal = get_principal(request, session)
+        request.state.principal = principal
+        login_session(request, session)
+        if permission is not None and not principal.can(permission):
+            raise PermissionDenied(f"当前账号没有权限访问此页面（{permission}）")
+        return principal
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def redirect(url: str, request: Request | None = None) -> Response:
+    """A redirect that also works for htmx requests (which follow ``HX-Redirect``)."""
+    if request is not None and request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def console_error_handler(
+    fallback: Callable[[Request, Exception], Any],
+) -> Callable[[Request, Exception], Any]:
+    """Console requests get pages (a sign-in redirect, a 403 page, an inline message);
+    everything else keeps the JSON error body of the API."""
+
+    async def handle(request: Request, exc: Exception) -> Any:
+        if not request.url.path.startswith("/console") or not isinstance(exc, ShuzhiError):
+            return await fallback(request, exc)
+        if isinstance(exc, Unauthenticated):
+            target = "/console/login?next=" + quote(request.url.path)
+            return redirect(target, request)
+        if request.headers.get("hx-request"):
+            return render(request, "_error.html", {"error": exc}, status=exc.status_code)
+        return render(request, "error.html", {"error": exc}, status=exc.status_code)
+
+    return handle

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from shuzhi.aigc import visible_label
+from shuzhi.api import create_app
+from shuzhi.config import Settings
+from shuzhi.console.i18n import catalogue, translate
+from shuzhi.platform import review
+from shuzhi.platform.roles import Role
+from shuzhi.storage.db import Database
+from shuzhi.storage.models import AuditRecord, ReviewTask
+from tests.platform.helpers import PASSWORD, department, user
+
+
+def _signed_in(settings: Settings, db: Database, username: str) -> tuple[TestClient, str]:
+    client = TestClient(create_app(settings, db), raise_server_exceptions=False)
+    form = {"username": username, "password": PASSWORD, "next": "/console/"}
+    response = client.post("/console/login", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    page = client.get("/console/password").text
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', page)
+    assert csrf is not None
+    return client, csrf.group(1)
+
+
+def test_every_message_has_chinese_and_english() -> None:
+    for key, entry in catalogue().items():
+        assert entry.get("zh") and entry.get("en"), key
+    assert translate("audit.ok", "en", n=3) == "Chain intact; 3 records checked."
+    assert translate("no.such.key", "zh") == "no.such.key"
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(settings: Settings, db: Database) -> None:
+    client = TestClient(create_app(settings, db))
+    response = client.get("/console/reviews", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/login?next=/console/reviews"
+    htmx = client.post("/console/departments", headers={"HX-Request": "true"})
+    assert htmx.headers["HX-Redirect"].startswith("/console/login")
+
+
+def test_wrong_password_shows_a_message_and_is_audited(settings: Settings, db: Database) -> None:
+    with db.session() as session:
+        user(session, "clerk", (Role.VIEWER, None))
+    client = TestClient(create_app(settings, db))
+    response = client.post("/console/login", data={"username": "clerk", "password": "bad"})
+    assert response.status_code == 401 and "用户名或密码错误" in response.text
+    with db.session() as session:
+        assert session.scalar(select(AuditRecord.outcome)) == "failure"
+
+
+def test_navigation_follows_the_roles(settings: Settings, db: Database) -> None:
+    with db.session() as session:
+        user(session, "rev", (Role.REVIEWER, None))
+        user(session, "aud", (Role.AUDIT_ADMIN, None))
+    reviewer, _ = _signed_in(settings, db, "rev")
+    nav = reviewer.get("/console/reviews").text
+    assert 'href="/console/reviews"' in nav and 'href="/console/audit"' not in nav
+    assert reviewer.get("/console/audit").status_code == 403
+    auditor, _ = _signed_in(settings, db, "aud")
+    assert auditor.get("/console/", follow_redirects=False).headers["location"] == "/console/audit"
+    assert 'href="/console/reviews"' not in auditor.get("/console/audit").text
+
+
+def test_review_decision_from_the_console(settings: Settings, db: Database) -> None:
+    with db.session() as session:
+        dept = department(session, "cg", "城管局")
+        user(session, "rev", (Role.REVIEWER, dept.id))
+        task_id = review.create_review_task(
+            session, dept.id, "dispatch", "work_order", 1, "派单复核", {"unit": "城管局"}
+        ).id
+    client, csrf = _signed_in(settings, db, "rev")
+    detail = client.get(f"/console/reviews/{task_id}").text
+    assert visible_label("model") in detail and "城管局" in detail
+    url = f"/console/reviews/{task_id}/decision"
+    assert client.post(url, data={"action": "accept"}).status_code == 403  # no CSRF token
+    no_reason = client.post(url, data={"action": "reject"}, headers={"X-CSRF-Token": csrf})
+    assert no_reason.status_code == 422 and "理由" in no_reason.text
+    done = client.post(url, data={"action": "accept"}, headers={"X-CSRF-Token": csrf})
+    assert done.status_code == 200 and visible_label("human") in done.text
+    with db.session() as session:
+        task = session.get(ReviewTask, task_id)
+        assert task is not None and task.status == "accepted" and task.decided_by_name == "rev"
+
+
+def test_language_switch(settings: Settings, db: Database) -> None:
+    with db.session() as session:
+        user(session, "rev", (Role.REVIEWER, None))
+    client, _ = _signed_in(settings, db, "rev")
+    assert "人工复核" in client.get("/console/reviews").text
+    client.get("/console/lang/en", headers={"referer": "http://x/console/reviews"})
+    assert "Review queue" in client.get("/console/reviews").text
+
+
+def test_one_time_password_is_shown_once(settings: Settings, db: Database) -> None:
+    with db.session() as session:
+        user(session, "root", (Role.SYSTEM_ADMIN, None))
+    client, csrf = _signed_in(settings, db, "root")
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    created = client.post("/console/users", data={"username": "li"}, headers=headers)
+    password = re.search(r'id="one-time-password">([^<]+)<', created.text)
+    assert password is not None
+    assert password.group(1) not in client.get("/console/users").text
+    fresh = TestClient(create_app(settings, db))
+    form = {"username": "li", "password": password.group(1)}
+    landed = fresh.post("/console/login", data=form, follow_redirects=False)
+    assert landed.headers["location"] == "/console/password", "must change the password first"
