@@ -9,8 +9,12 @@ from shuzhi.api.errors import install_error_handlers
 from shuzhi.api.routes import data as data_routes
 from shuzhi.api.routes import health
 from shuzhi.api.routes import jobs as jobs_routes
+from shuzhi.api.routes import models as models_routes
+from shuzhi.api.routes import openai_compat as openai_routes
 from shuzhi.api.routes import platform as platform_routes
+from shuzhi.api.routes import scenarios as scenario_routes
 from shuzhi.config import Settings
+from shuzhi.console import mount as mount_console
 from shuzhi.storage.db import Database
 
 
@@ -28,5 +32,9 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     jobs_routes.install(app)
     app.include_router(platform_routes.router)
     app.include_router(platform_routes.metrics_router)
+    mount_console(app)
     app.include_router(data_routes.router)
+    app.include_router(scenario_routes.router)
+    app.include_router(openai_routes.router)
+    app.include_router(models_routes.router)
     return app
