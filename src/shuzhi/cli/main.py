@@ -7,7 +7,7 @@ import sys
 import typer
 
 from shuzhi import __version__
-from shuzhi.cli import db, jobs, serve, worker
+from shuzhi.cli import data, db, jobs, serve, worker
 from shuzhi.cli.common import err_console
 from shuzhi.errors import ShuzhiError, UserError
 
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
+app.add_typer(data.app, name="data")
 app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")
 
