@@ -112,3 +112,20 @@ def test_count_pii_has_every_kind() -> None:
 
 def test_empty_text() -> None:
     assert detect("") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("联系电话：86081234", "86081234"),
+        ("传真 2178591。", "2178591"),
+        ("办公室座机为86081234", "86081234"),
+    ],
+)
+def test_local_landline_after_a_phone_word(text: str, value: str) -> None:
+    assert kinds(text) == [(PiiKind.LANDLINE, value)]
+
+
+@pytest.mark.parametrize("text", ["电话费86081234元", "热线12345", "电话2019年", "房号86081234"])
+def test_local_landline_needs_the_word_and_a_phone_shape(text: str) -> None:
+    assert detect(text) == []

@@ -50,9 +50,11 @@ _ID = (
     + r"\d{6}[ ]?(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[ ]?\d{3}[\dXx]"
     + _CLOSE
 )
+# What may stand between a word such as 电话 and the number it announces: 号码, 是, a colon.
+_LEAD = r"(?:号码|号)?(?:是|为)?[\s:：]{0,3}"
 # Legacy 15-digit numbers have no check digit, so only right after the word 身份证 / 证件号.
 _ID15 = (
-    r"(?:身份证|证件)[^0-9A-Za-z\n]{0,8}?(?P<value>(?<![0-9A-Za-z])\d{6}\d{2}(?:0[1-9]|1[0-2])"
+    r"(?:身份证|证件)" + _LEAD + r"(?P<value>(?<![0-9A-Za-z])\d{6}\d{2}(?:0[1-9]|1[0-2])"
     r"(?:0[1-9]|[12]\d|3[01])\d{3})" + _CLOSE
 )
 _BANK_PLAIN = _OPEN + r"\d{16,19}" + _CLOSE + _NOT_AMOUNT
@@ -66,12 +68,19 @@ _LANDLINE = (
     + _CLOSE
     + _NOT_AMOUNT
 )
+# A local number without its area code is only taken right after a word that announces a phone.
+_LOCAL_LANDLINE = (
+    r"(?:电话|座机|固话|传真|热线|分机|办公室)"
+    + _LEAD
+    + r"(?P<value>(?<![0-9A-Za-z])[2-9]\d{6,7})"
+    + _CLOSE
+    + _NOT_AMOUNT
+)
 _LANDLINE_PARTS = re.compile(rf"[(（]?(?P<area>{_AREA})[)）]?[ -]?(?P<local>\d+)")
 _PLATE = rf"(?=[{PLATE_PROVINCES}])(?<![A-Za-z0-9])" + PLATE_PATTERN + r"(?![A-Za-z0-9])"
 # Passport numbers look like product codes, so they are taken only right after the word 护照.
 _PASSPORT = (
-    r"护照[^0-9A-Za-z\n]{0,8}?(?P<value>(?<![A-Za-z0-9])(?:E[A-HJ-NP-Z]\d{7}|[EGDSP]\d{8}))"
-    + _CLOSE
+    r"护照" + _LEAD + r"(?P<value>(?<![A-Za-z0-9])(?:E[A-HJ-NP-Z]\d{7}|[EGDSP]\d{8}))" + _CLOSE
 )
 
 # Issuer identification ranges seen on cards in China: UnionPay 62 and 60, 9558/9559 debit cards,
@@ -136,6 +145,7 @@ def builtin_rules() -> list[Rule]:
         Rule(PiiKind.BANK_CARD, re.compile(_BANK_SIX_THIRTEEN), _bank_ok, in_zones=True),
         Rule(PiiKind.MOBILE, re.compile(_MOBILE), in_zones=True),
         Rule(PiiKind.LANDLINE, re.compile(_LANDLINE), _landline_ok, in_zones=True),
+        Rule(PiiKind.LANDLINE, re.compile(_LOCAL_LANDLINE)),
         Rule(PiiKind.PLATE, re.compile(_PLATE)),
         Rule(PiiKind.PASSPORT, re.compile(_PASSPORT)),
     ]

@@ -232,6 +232,7 @@ _ITEM_TEMPLATES: list[tuple[str, PiiKind, str]] = [
     ("手机：{v}（白天）", PiiKind.MOBILE, "mobile"),
     ("单位座机{v}，", PiiKind.LANDLINE, "landline"),
     ("物业电话是{v}但无人接听。", PiiKind.LANDLINE, "landline"),
+    ("办公室电话：{v}，", PiiKind.LANDLINE, "local_landline"),
     ("退款请打到银行卡{v}。", PiiKind.BANK_CARD, "bank_card"),
     ("工资卡号：{v}，", PiiKind.BANK_CARD, "bank_card"),
     ("邮箱{v}，", PiiKind.EMAIL, "email"),
@@ -266,12 +267,13 @@ _DECOYS: list[Callable[[_Faker], str]] = [
 
 
 # Forms the detector is known to get wrong, kept apart so the benchmark can show the limits:
-# digits glued to Latin letters, dotted phone numbers, local numbers without an area code,
-# lower-case plates; and decoys that are indistinguishable from a real item without context.
+# digits glued to Latin letters, dotted phone numbers, local numbers with neither an area code
+# nor a word such as 电话 before them, lower-case plates; and decoys that are indistinguishable
+# from a real item without context.
 _HARD_ITEM_TEMPLATES: list[tuple[str, PiiKind, str]] = [
     ("TEL{v}，", PiiKind.MOBILE, "mobile"),
     ("电话{v}，", PiiKind.MOBILE, "dotted_mobile"),
-    ("办公室电话{v}，", PiiKind.LANDLINE, "local_landline"),
+    ("另一部{v}，", PiiKind.LANDLINE, "local_landline"),
     ("车牌{v}，", PiiKind.PLATE, "lower_plate"),
 ]
 _HARD_DECOYS: list[Callable[[_Faker], str]] = [
