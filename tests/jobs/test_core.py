@@ -232,3 +232,31 @@ def test_run_at_delays_a_job(db: Database) -> None:
     job = jobs.submit(db, "test.noop", {}, run_at=utcnow() + timedelta(hours=1), queue=QUEUE)
     assert store.claim_next(db, "w", lease=30) is None
     assert jobs.get(db, job.id).status == "queued"
+
+
+def test_run_batch_resumes_after_a_crash_without_duplicates(
+    db: Database, settings: Settings
+) -> None:
+    from shuzhi.jobs.context import JobContext
+
+    job = jobs.submit(db, "test.sleepy_batch", {"items": 25, "batch": 10}, queue=QUEUE)
+    first = store.claim(db, job.id, "worker-a", lease=0.3)
+    assert first is not None
+    ctx = JobContext(db, settings, first)
+    keys = [f"item-{i:05d}" for i in range(25)]
+
+    def explode_at_15(_session: object, key: str) -> dict[str, int]:
+        if key == "item-00015":
+            raise RuntimeError("crash in the second chunk")
+        return {"square": int(key[5:]) ** 2}
+
+    with pytest.raises(RuntimeError):
+        ctx.run_batch(keys, explode_at_15, size=10)
+    assert len(_item_keys(db, job.id)) == 10  # the first chunk only; the second rolled back
+    time.sleep(0.4)
+    second = store.claim(db, job.id, "worker-b", lease=30)
+    assert second is not None
+    execute(db, settings, second, lease=30)
+    done = jobs.get(db, job.id)
+    assert done.status == "succeeded" and done.progress_done == 25
+    assert sorted(_item_keys(db, job.id)) == keys

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
@@ -65,8 +65,10 @@ class JobContext:
         self._on_progress = on_progress
         self._cancel = threading.Event()
         self._lost = threading.Event()
-        self._done = self._count_done()
+        self._done = claim.progress_done
         self._total: int | None = None
+        # Only the lease holder adds items, so the set read once stays true while we hold it.
+        self._finished: set[str] | None = None
 
     # -- state the heartbeat thread feeds --------------------------------------------------
 
@@ -110,11 +112,6 @@ class JobContext:
 
     # -- idempotent items -------------------------------------------------------------------
 
-    def _count_done(self) -> int:
-        with self.db.session() as session:
-            job = store.load(session, self.job_id)
-            return job.progress_done
-
     def done_keys(self, keys: Iterable[str] | None = None) -> set[str]:
         """Keys already finished (all of them, or those among ``keys``)."""
         query = select(JobItem.key).where(JobItem.job_id == self.job_id)
@@ -142,9 +139,8 @@ class JobContext:
         same transaction as the item, so they happen exactly once even across crashes.
         """
         self.check()
-        stored = self._stored(key)
-        if stored is not _MISSING:
-            return stored  # type: ignore[no-any-return]
+        if key in self._finished_keys():
+            return self._stored(key)  # type: ignore[no-any-return]
         try:
             with self.db.session() as session:
                 result = fn(session)
@@ -155,10 +151,40 @@ class JobContext:
             if stored is _MISSING:
                 raise
             return stored  # type: ignore[no-any-return]
-        self._done += 1
+        self._advanced([key])
+        return result
+
+    def run_batch(
+        self, keys: Sequence[str], fn: Callable[[Session, str], T], *, size: int = 100
+    ) -> dict[str, T]:
+        """Run ``fn(session, key)`` for each unfinished key, ``size`` keys per transaction.
+
+        Same guarantee as :meth:`run_item` at a fraction of the commits, for jobs of many small
+        items (a year of work orders). A failing key rolls back its whole chunk, which is then
+        retried with the job. Returns the results of the keys run now.
+        """
+        todo = [k for k in keys if k not in self._finished_keys()]
+        results: dict[str, T] = {}
+        for start in range(0, len(todo), size):
+            self.check()
+            chunk = todo[start : start + size]
+            with self.db.session() as session:
+                done = {key: fn(session, key) for key in chunk}
+                self._record_many(session, done)
+            results.update(done)
+            self._advanced(chunk)
+        return results
+
+    def _finished_keys(self) -> set[str]:
+        if self._finished is None:
+            self._finished = self.done_keys()
+        return self._finished
+
+    def _advanced(self, keys: Sequence[str]) -> None:
+        self._finished_keys().update(keys)
+        self._done += len(keys)
         if self._on_progress is not None:
             self._on_progress(self._done, self._total)
-        return result
 
     def _stored(self, key: str) -> Any:
         query = select(JobItem.result, JobItem.id).where(
@@ -169,9 +195,13 @@ class JobContext:
         return _MISSING if row is None else row[0]
 
     def _record(self, session: Session, key: str, result: Any) -> None:
-        if len(key) > 255:
+        self._record_many(session, {key: result})
+
+    def _record_many(self, session: Session, results: dict[str, Any]) -> None:
+        if any(len(key) > 255 for key in results):
             raise ValueError("item keys are limited to 255 characters")
-        session.add(
+        now = utcnow()
+        session.add_all(
             JobItem(
                 job_id=self.job_id,
                 key=key,
@@ -179,16 +209,17 @@ class JobContext:
                 result=result,
                 worker=self.worker,
                 attempt=self.attempt,
-                finished_at=utcnow(),
+                finished_at=now,
             )
+            for key, result in results.items()
         )
         session.flush()
         fenced = session.execute(
             update(Job)
             .where(Job.id == self.job_id, Job.locked_by == self.worker, Job.status == "running")
-            .values(progress_done=Job.progress_done + 1)
+            .values(progress_done=Job.progress_done + len(results))
             .execution_options(synchronize_session=False)
         )
         if fenced.rowcount != 1:  # type: ignore[attr-defined]
             self._lost.set()
-            raise LeaseLost(f"任务 {self.job_id} 已由其他工作进程接管，本条结果不保存")
+            raise LeaseLost(f"任务 {self.job_id} 已由其他工作进程接管，本批结果不保存")

@@ -51,6 +51,7 @@ class Claim:
     params: dict[str, Any]
     attempt: int
     worker: str
+    progress_done: int = 0
 
 
 def new_job(
@@ -177,8 +178,9 @@ def claim(db: Database, job_id: int, worker: str, lease: float) -> Claim | None:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return None
         job = load(session, job_id)
-        session.refresh(job)
-        return Claim(job.id, job.kind, dict(job.params or {}), job.attempts, worker)
+        return Claim(
+            job.id, job.kind, dict(job.params or {}), job.attempts, worker, job.progress_done
+        )
 
 
 def claim_next(db: Database, worker: str, lease: float, *, batch: int = 8) -> Claim | None:

@@ -19,7 +19,10 @@ from shuzhi.jobs.registry import job_kind
 
 @job_kind("test.sleepy_batch", title="测试：逐条处理（可设每条耗时）", backoff_seconds=0.2)
 def sleepy_batch(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
-    """Process ``items`` items, sleeping ``sleep`` seconds in each; the result sums them."""
+    """Process ``items`` items, sleeping ``sleep`` seconds in each; the result sums them.
+
+    With ``batch`` > 0 the items run through ``ctx.run_batch`` that many per transaction.
+    """
     count = int(params.get("items", 10))
     pause = float(params.get("sleep", 0.0))
     keys = [f"item-{i:05d}" for i in range(count)]
@@ -34,8 +37,13 @@ def sleepy_batch(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
         return step
 
-    for index, key in enumerate(keys):
-        total += ctx.run_item(key, work(index))["square"]
+    batch = int(params.get("batch", 0))
+    if batch > 0:
+        ctx.run_batch(keys, lambda session, key: work(int(key[5:]))(session), size=batch)
+        total = sum(int(key[5:]) ** 2 for key in keys)
+    else:
+        for index, key in enumerate(keys):
+            total += ctx.run_item(key, work(index))["square"]
     return {"items": count, "sum_of_squares": total}
 
 
