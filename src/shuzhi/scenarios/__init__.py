@@ -17,7 +17,7 @@ from shuzhi.scenarios.definition import FIELD_NAMES_ZH, FieldId, HumanGate, Scen
 from shuzhi.scenarios.engine import RunResult, run_scenario
 from shuzhi.scenarios.evaluation import EvalReport, ScenarioEval, evaluate
 from shuzhi.scenarios.model import ModelReply, OpenAIEndpointModel, ScenarioModel
-from shuzhi.scenarios.packs import export_pack, import_pack, read_pack
+from shuzhi.scenarios.packs import export_pack, import_pack, import_pack_text, read_pack
 from shuzhi.scenarios.rules import RuleHit
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "evaluate",
     "export_pack",
     "import_pack",
+    "import_pack_text",
     "load_catalogue",
     "read_pack",
     "run_scenario",

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from dataclasses import field as default
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from shuzhi.aigc import Mode, visible_label
 from shuzhi.scenarios.catalogue import Catalogue, load_catalogue
 from shuzhi.scenarios.definition import HumanGate, ScenarioDef
@@ -90,18 +92,18 @@ def run_scenario(
     catalogue: Catalogue | None = None,
     actor: str = "system",
     department_id: int | None = None,
+    session: Session | None = None,
 ) -> RunResult:
-    """Run ``scenario`` on ``inputs``. With ``db`` the result is stored, audited and, when the
-    human gate asks for it, queued as a review task. Bad inputs raise ``InvalidInput``."""
+    """Run ``scenario`` on ``inputs``. With ``db`` (or an open ``session``, whose transaction is
+    then used) the result is stored, audited and, when the human gate asks for it, queued as a
+    review task. Bad inputs raise ``InvalidInput``."""
     definition = _resolve(scenario, catalogue, db)
     started = time.perf_counter()
     ctx = RunContext(definition, coerce_inputs(definition, inputs), gateway, knowledge)
     _run_steps(ctx)
     result = _result(ctx, started)
-    if db is not None:
-        from shuzhi.scenarios.store import save_run
-
-        save_run(db, definition, inputs, result, actor=actor, department_id=department_id)
+    if session is not None or db is not None:
+        _store(db, session, definition, inputs, result, actor, department_id)
     log.info(
         "scenario run %s mode=%s review=%s %.1fms",
         definition.id,
@@ -110,6 +112,25 @@ def run_scenario(
         result.duration_ms,
     )
     return result
+
+
+def _store(
+    db: Database | None,
+    session: Session | None,
+    definition: ScenarioDef,
+    inputs: Mapping[str, Any],
+    result: RunResult,
+    actor: str,
+    department_id: int | None,
+) -> None:
+    from shuzhi.scenarios.store import save_run
+
+    if session is not None:
+        save_run(session, definition, inputs, result, actor=actor, department_id=department_id)
+        return
+    assert db is not None
+    with db.session() as own:
+        save_run(own, definition, inputs, result, actor=actor, department_id=department_id)
 
 
 def _resolve(

@@ -5,7 +5,7 @@ An employee may go on duty only when ``evaluate(<its scenarios>).ok``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,12 +114,19 @@ def evaluate(
     *,
     catalogue: Catalogue | None = None,
     gateway: ScenarioModel | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> EvalReport:
     """Run the cases of ``scenario_ids`` (every scenario when None), offline unless a model is
-    given. Never touches the database."""
+    given. Never touches the database. ``progress(done, total)`` is called after each scenario."""
     catalogue = catalogue or load_catalogue()
     ids = list(scenario_ids) if scenario_ids is not None else sorted(catalogue.scenarios)
-    return EvalReport([evaluate_scenario(catalogue.get(i), gateway=gateway) for i in ids])
+    scenarios = [catalogue.get(i) for i in ids]
+    results = []
+    for done, scenario in enumerate(scenarios, 1):
+        results.append(evaluate_scenario(scenario, gateway=gateway))
+        if progress is not None:
+            progress(done, len(scenarios))
+    return EvalReport(results)
 
 
 def evaluate_scenario(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import operator
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -71,7 +72,11 @@ class Expression:
 def compile_expr(source: str) -> Expression:
     """Parse and check ``source``; raise :class:`InvalidInput` naming the problem."""
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        with warnings.catch_warnings():
+            # Regular expressions in string literals ('\\d') are meant verbatim, not as escapes.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise InvalidInput(f"表达式语法错误：`{source}`（{exc.msg}）") from exc
     _check(tree)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.orm import Session
 
 from shuzhi.errors import InvalidInput
 from shuzhi.scenarios.catalogue import Catalogue, load_catalogue
@@ -69,19 +70,36 @@ def import_pack(
     actor: str = "system",
     replace: bool = False,
 ) -> list[ScenarioDef]:
-    """Install every scenario of the pack at ``path`` after its own cases pass."""
-    from shuzhi.scenarios.store import install
-
-    origin = str(path)
+    """Install every scenario of the pack file at ``path`` after its own cases pass."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(f"无法读取场景包 {origin}：{exc.strerror}") from exc
+        raise InvalidInput(f"无法读取场景包 {path}：{exc.strerror}") from exc
+    return import_pack_text(text, db=db, origin=str(path), actor=actor, replace=replace)
+
+
+def import_pack_text(
+    text: str,
+    *,
+    db: Database | None = None,
+    session: Session | None = None,
+    origin: str = "场景包",
+    actor: str = "system",
+    replace: bool = False,
+) -> list[ScenarioDef]:
+    """Validate, evaluate and install a pack given as text; all or nothing. Installs in the open
+    ``session`` when given, else in a transaction of its own on ``db``."""
+    from shuzhi.scenarios.store import install
+
     scenarios = read_pack(text, origin)
     _gate(scenarios)
-    with db.session() as session:
-        for scenario in scenarios:
-            install(session, scenario, source="pack", actor=actor, replace=replace)
+    if session is None:
+        if db is None:
+            raise TypeError("import_pack_text needs db or session")
+        with db.session() as own:
+            return import_pack_text(text, session=own, origin=origin, actor=actor, replace=replace)
+    for scenario in scenarios:
+        install(session, scenario, source="pack", actor=actor, replace=replace)
     return scenarios
 
 

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,6 +14,7 @@ from shuzhi.errors import Conflict, NotFound
 from shuzhi.platform.audit import audit
 from shuzhi.platform.review import create_review_task
 from shuzhi.scenarios.definition import HumanGate, ScenarioDef
+from shuzhi.scenarios.loader import scenario_from_data
 from shuzhi.scenarios.values import jsonable
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import Scenario, ScenarioRun
@@ -25,7 +27,7 @@ REVIEW_DAYS = 3
 
 
 def save_run(
-    db: Database,
+    session: Session,
     scenario: ScenarioDef,
     inputs: Mapping[str, Any],
     result: RunResult,
@@ -33,26 +35,26 @@ def save_run(
     actor: str,
     department_id: int | None,
 ) -> None:
-    """Store the run, queue a review task when a person must decide, and audit both."""
+    """Store the run, queue a review task when a person must decide, and audit both, inside the
+    caller's transaction."""
     result.run_id = uuid.uuid4().hex
-    with db.session() as session:
-        run = _run_row(scenario, inputs, result, actor, department_id)
-        session.add(run)
-        session.flush()
-        if result.needs_review:
-            task = _queue_review(session, scenario, result, department_id)
-            run.review_task_id = result.review_task_id = task.id
-        audit(
-            session,
-            "scenario.run",
-            actor=actor,
-            target=f"scenario:{scenario.id}",
-            department_id=department_id,
-            run=result.run_id,
-            mode=result.mode.value,
-            needs_review=result.needs_review,
-            rules=result.fired,
-        )
+    run = _run_row(scenario, inputs, result, actor, department_id)
+    session.add(run)
+    session.flush()
+    if result.needs_review:
+        task = _queue_review(session, scenario, result, department_id)
+        run.review_task_id = result.review_task_id = task.id
+    audit(
+        session,
+        "scenario.run",
+        actor=actor,
+        target=f"scenario:{scenario.id}",
+        department_id=department_id,
+        run=result.run_id,
+        mode=result.mode.value,
+        needs_review=result.needs_review,
+        rules=result.fired,
+    )
 
 
 def _run_row(
@@ -142,7 +144,13 @@ def installed_scenarios(db: Database) -> list[ScenarioDef]:
     """Scenarios installed from packs (or authored) in this deployment."""
     with db.session() as session:
         rows = session.scalars(select(Scenario).where(Scenario.source != "builtin")).all()
-        return [ScenarioDef.model_validate(row.definition) for row in rows]
+        return [_definition(row) for row in rows]
+
+
+def _definition(row: Scenario) -> ScenarioDef:
+    return scenario_from_data(
+        yaml.safe_load(row.definition["yaml"]), None, f"已安装场景 {row.slug}"
+    )
 
 
 def install(
@@ -165,7 +173,9 @@ def install(
     row.employee_slug = scenario.employee
     row.version = scenario.version
     row.source = source
-    row.definition = scenario.model_dump(mode="json", exclude_defaults=True)
+    # Kept as YAML text: PostgreSQL's JSONB reorders keys, and a compute step's order matters.
+    data = scenario.model_dump(mode="json", exclude_defaults=True)
+    row.definition = {"yaml": yaml.safe_dump(data, allow_unicode=True, sort_keys=False)}
     session.flush()
     audit(
         session,
