@@ -7,7 +7,7 @@ import sys
 import typer
 
 from shuzhi import __version__
-from shuzhi.cli import data, db, jobs, serve, worker
+from shuzhi.cli import data, db, jobs, scenarios, serve, worker
 from shuzhi.cli.common import err_console
 from shuzhi.errors import ShuzhiError, UserError
 
@@ -19,6 +19,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
 app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(scenarios.app, name="scenarios")
 
 
 @app.command("version")
