@@ -1,6 +1,7 @@
 """Masking over the real hotline messages in ../shared/data (skipped when absent)."""
 
 import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ def _messages(shared_data: Path) -> list[str]:
     path = shared_data / "hotline" / "messages_labelled.csv"
     if not path.exists():
         pytest.skip("messages_labelled.csv not present")
-    rows = csv.DictReader(read_text(path).splitlines())
+    rows = csv.DictReader(io.StringIO(read_text(path), newline=""))
     return [clean_text(row["留言详情"]) for row in rows]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 
 import charset_normalizer
@@ -19,7 +20,8 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_ALLOWED_CONTROLS = frozenset("\t\n\r\f")
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
+_ODD_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\ue000-\uf8ff\U000f0000-\U0010ffff]")
 _MAX_ODD_SHARE = 0.01
 _SHORT_TEXT = 64
 
@@ -39,7 +41,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
             if text is not None:
                 return text, name
     utf8 = _try(data, "utf-8", strict_private=False)
-    gb = _try(data, "gb18030")
+    gb = _try(data, "gb18030") if utf8 is None or len(utf8) <= _SHORT_TEXT else None
     if utf8 is not None and not (gb is not None and _gbk_misread_as_utf8(utf8, gb)):
         return utf8, "utf-8"
     if gb is not None:
@@ -58,16 +60,8 @@ def _try(data: bytes, encoding: str, *, strict_private: bool = True) -> str | No
 def _looks_like_text(text: str, strict_private: bool) -> bool:
     # Private-use code points are what GB18030 yields for Big5 or random bytes; in valid UTF-8
     # they are rare but genuine (fonts map uncommon characters there).
-    odd = sum(
-        1
-        for ch in text
-        if (ch < " " and ch not in _ALLOWED_CONTROLS) or (strict_private and _private(ch))
-    )
-    return odd <= len(text) * _MAX_ODD_SHARE
-
-
-def _private(ch: str) -> bool:
-    return "\ue000" <= ch <= "\uf8ff" or ch >= "\U000f0000"
+    odd = _ODD_RE if strict_private else _CONTROL_RE
+    return len(odd.findall(text)) <= len(text) * _MAX_ODD_SHARE
 
 
 def _gbk_misread_as_utf8(utf8: str, gb: str) -> bool:
