@@ -7,7 +7,7 @@ import sys
 import typer
 
 from shuzhi import __version__
-from shuzhi.cli import data, db, jobs, scenarios, serve, worker
+from shuzhi.cli import data, db, hotline, jobs, platform, scenarios, serve, worker
 from shuzhi.cli.common import err_console
 from shuzhi.errors import ShuzhiError, UserError
 
@@ -19,7 +19,12 @@ app.add_typer(db.app, name="db")
 app.add_typer(data.app, name="data")
 app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(hotline.app, name="hotline")
 app.add_typer(scenarios.app, name="scenarios")
+app.add_typer(platform.users_app, name="users")
+app.add_typer(platform.departments_app, name="departments")
+app.add_typer(platform.audit_app, name="audit")
+app.add_typer(platform.reviews_app, name="reviews")
 
 
 @app.command("version")

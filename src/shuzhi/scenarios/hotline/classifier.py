@@ -19,11 +19,12 @@ from typing import Any
 import joblib
 import numpy as np
 from numpy.typing import NDArray
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_union
+from sklearn.svm import LinearSVC
 
 from shuzhi.errors import InvalidInput, NotFound
 from shuzhi.scenarios.hotline._base import segment
@@ -42,19 +43,14 @@ def words(text: str) -> list[str]:
     return [w for w in segment(text) if not w.isspace()]
 
 
-def build_pipeline() -> Pipeline:
+def build_pipeline(calibrated: bool = True) -> Pipeline:
+    """Features and model. ``calibrated`` wraps the SVM so it yields probabilities."""
     features = make_union(
-        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2),
-        TfidfVectorizer(
-            tokenizer=words,
-            token_pattern=None,
-            lowercase=False,
-            ngram_range=(1, 2),
-            sublinear_tf=True,
-            min_df=1,
-        ),
+        TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True),
     )
-    return Pipeline([("features", features), ("model", LogisticRegression(C=20, max_iter=2000))])
+    svm = LinearSVC(C=2.0)
+    model = CalibratedClassifierCV(svm, method="sigmoid", cv=3) if calibrated else svm
+    return Pipeline([("features", features), ("model", model)])
 
 
 def training_text(title: str, text: str) -> str:
@@ -97,7 +93,10 @@ class DispatchClassifier:
         """The ``k`` likeliest categories of each text, with their probabilities."""
         probs, classes = self.predict_proba(texts), self.classes
         order = np.argsort(-probs, axis=1)[:, :k]
-        return [[(classes[j], float(row[j])) for j in idx] for row, idx in zip(probs, order, strict=True)]
+        return [
+            [(classes[j], float(row[j])) for j in idx]
+            for row, idx in zip(probs, order, strict=True)
+        ]
 
 
 def _check_training_set(texts: Sequence[str], labels: Sequence[str]) -> None:
@@ -219,7 +218,9 @@ class ModelStore:
         return sorted(int(v) for v in found if v.isdigit())
 
     def save(self, classifier: DispatchClassifier) -> Manifest:
-        version = (self.versions() or [0])[-1] + 1
+        # Count incomplete folders too (a crash mid-save), so a number is never reused.
+        taken = [p.name[1:] for p in self.root.glob("v*")] if self.root.is_dir() else []
+        version = max([int(v) for v in taken if v.isdigit()] + [0]) + 1
         classifier.manifest.version = version
         folder = self.root / f"v{version}"
         folder.mkdir(parents=True, exist_ok=False)
@@ -227,7 +228,9 @@ class ModelStore:
         # The manifest is written last: a version without one is incomplete and never loaded.
         text = json.dumps(asdict(classifier.manifest), ensure_ascii=False, indent=2)
         (folder / MANIFEST_FILE).write_text(text, "utf-8")
-        log.info("saved dispatch classifier v%d (%d samples)", version, classifier.manifest.n_samples)
+        log.info(
+            "saved dispatch classifier v%d (%d samples)", version, classifier.manifest.n_samples
+        )
         return classifier.manifest
 
     def load(self, version: int | None = None) -> DispatchClassifier:

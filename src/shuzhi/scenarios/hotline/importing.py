@@ -13,7 +13,7 @@ import io
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -68,12 +68,17 @@ def import_file(path: Path | str, headers: HeaderMap | None = None) -> ImportRes
         rows, encoding = _csv_rows(path)
     else:
         raise InvalidInput(
-            f"不支持的文件类型：{path.name}", hint="请提供 .xlsx 或 .csv 文件（旧版 .xls 请另存为 .xlsx）"
+            f"不支持的文件类型：{path.name}",
+            hint="请提供 .xlsx 或 .csv 文件（旧版 .xls 请另存为 .xlsx）",
         )
     result = rows_to_messages(rows, headers or default_headers(), source=str(path))
     result.encoding = encoding
-    log.info("imported %s: %d messages, %d problems", path.name, len(result.messages),
-             len(result.problems))
+    log.info(
+        "imported %s: %d messages, %d problems",
+        path.name,
+        len(result.messages),
+        len(result.problems),
+    )
     return result
 
 
@@ -101,12 +106,11 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, Sequence[Any]]]:
 def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, Sequence[Any]]], str]:
     raw = path.read_bytes()
     try:
-        text = decode_bytes(raw)
-    except UnicodeDecodeError as exc:
+        text, encoding = decode_bytes(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidInput(
             f"无法识别 {path.name} 的文字编码", hint="请另存为 UTF-8 编码的 CSV"
         ) from exc
-    encoding = "utf-8" if _is_utf8(raw) else "gb18030"
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
     reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
 
@@ -115,14 +119,6 @@ def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, Sequence[Any]]], str]:
             yield reader.line_num, row
 
     return numbered(), encoding
-
-
-def _is_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _is_empty(row: Sequence[Any]) -> bool:
@@ -135,7 +131,9 @@ def rows_to_messages(
     """Find the header row, map its columns, and turn every later row into a message."""
     iterator = iter(rows)
     columns = _find_header(iterator, headers, source)
-    result = ImportResult(source=source, messages=[], columns={f: n for f, (_, n) in columns.items()})
+    result = ImportResult(
+        source=source, messages=[], columns={f: n for f, (_, n) in columns.items()}
+    )
     for number, row in iterator:
         if _is_empty(row):
             continue
@@ -164,7 +162,9 @@ def _find_header(
     )
 
 
-def _first(rows: Iterator[tuple[int, Sequence[Any]]], n: int) -> Iterator[tuple[int, Sequence[Any]]]:
+def _first(
+    rows: Iterator[tuple[int, Sequence[Any]]], n: int
+) -> Iterator[tuple[int, Sequence[Any]]]:
     for _ in range(n):
         try:
             yield next(rows)
@@ -268,7 +268,7 @@ def _excel_serial(value: float) -> datetime | None:
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=BEIJING)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _ref(value: Any) -> str | None:

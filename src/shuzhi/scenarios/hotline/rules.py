@@ -83,7 +83,8 @@ class Rules:
         if received is None:
             return Deadline(None, rule.working_days, basis, ["没有受理时间，无法计算到期日"])
         start: date = received.astimezone(BEIJING).date()
-        return Deadline(add_working_days(start, rule.working_days), rule.working_days, basis)
+        due, warnings = add_working_days(start, rule.working_days)
+        return Deadline(due, rule.working_days, basis, warnings)
 
     def _deadline_rule(self, order_type: str, urgency: str) -> DeadlineRule:
         d = self.file.deadlines

@@ -1,0 +1,132 @@
+"""``shuzhi hotline``: the 12345 hotline digital employee's batch job, training and demo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shuzhi.cli.common import console, database, settings
+from shuzhi.scenarios.hotline.batch import BatchResult
+from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
+from shuzhi.scenarios.hotline.service import model_store, run_batch, train_and_save
+
+app = typer.Typer(help="12345 热线数智员工：导入、派单、答复、热点", no_args_is_help=True)
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        yield bar
+
+
+def _run_with_bar(**kwargs: object) -> BatchResult:
+    with _progress() as bar:
+        task = bar.add_task("读取文件", total=None)
+
+        def report(done: int, total: int, stage: str) -> None:
+            bar.update(task, description=stage, completed=done, total=total or None)
+
+        return run_batch(settings(), progress=report, **kwargs)  # type: ignore[arg-type]
+
+
+def _print_result(result: BatchResult) -> None:
+    table = Table(show_header=False, box=None)
+    s = result.summary()
+    table.add_row("工单", str(s["messages"]))
+    table.add_row("已派单 / 待人工复核", f"{s['dispatched']} / {s['to_review']}")
+    table.add_row("无法使用的行", str(sum(1 for p in result.imported.problems if not p.kept)))
+    table.add_row("派单模型", s["model"])
+    if s["evaluation"]:
+        e = s["evaluation"]
+        table.add_row("本批准确率 / 宏F1", f"{e['accuracy']:.3f} / {e['macro_f1']:.3f}")
+    if s["stored"]:
+        table.add_row("写入数据库", str(s["stored"]))
+    for name, path in s["outputs"].items():
+        table.add_row(name, path)
+    console.print(table)
+
+
+@app.command("run")
+def run(
+    input_path: Annotated[Path, typer.Argument(help="市民留言文件（.xlsx 或 .csv）")],
+    history: Annotated[
+        Path | None, typer.Option("--history", help="带分类的历史工单，用于训练派单模型")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("hotline-out"),
+    threshold: Annotated[float, typer.Option(help="低于此置信度转人工复核")] = DEFAULT_THRESHOLD,
+    store: Annotated[bool, typer.Option("--store/--no-store", help="写入数据库")] = True,
+) -> None:
+    """Import messages, dispatch them, and write a workbook, JSON Lines and an HTML report."""
+    db = database() if store else None
+    result = _run_with_bar(
+        input_path=input_path,
+        history=history,
+        out_dir=out,
+        threshold=threshold,
+        db=db,
+        actor="cli",
+    )
+    _print_result(result)
+
+
+@app.command("train")
+def train_cmd(
+    labelled: Annotated[Path, typer.Argument(help="带“一级分类”列的历史工单（.xlsx 或 .csv）")],
+    folds: Annotated[int, typer.Option(help="交叉验证折数；0 表示不做")] = 5,
+) -> None:
+    """Train a new version of the dispatch classifier from labelled orders."""
+    with _progress() as bar:
+        task = bar.add_task("交叉验证", total=folds or None)
+        manifest, scores = train_and_save(
+            labelled,
+            model_store(settings()),
+            folds=folds,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(f"[green]已保存派单模型[/] {manifest.name}（{manifest.n_samples} 条样本）")
+    if scores is not None:
+        console.print(
+            f"{scores.folds} 折交叉验证（去重后 {scores.n_samples} 条）："
+            f"准确率 {scores.accuracy:.4f}，宏平均 F1 {scores.macro_f1:.4f}"
+        )
+
+
+@app.command("models")
+def models() -> None:
+    """List the stored versions of the dispatch classifier."""
+    store = model_store(settings())
+    for version in store.versions():
+        m = store.load(version).manifest
+        cv = f"宏F1 {m.cv['macro_f1']:.4f}" if m.cv else "未做交叉验证"
+        console.print(f"v{m.version}  {m.trained_at}  {m.n_samples} 条  {cv}  {m.source}")
+
+
+@app.command("demo")
+def demo() -> None:
+    """Run the batch on the shared data when present, else on a generated sample."""
+    from shuzhi.scenarios.hotline.demo import demo_inputs
+
+    s = settings()
+    inputs = demo_inputs(s)
+    console.print(f"数据来源：{inputs.description}")
+    result = _run_with_bar(
+        input_path=inputs.input_path,
+        history=inputs.history,
+        out_dir=s.data_dir / "hotline-demo",
+        db=database(s),
+        actor="cli",
+    )
+    _print_result(result)
+    console.print(f"[bold green]报告：[/]{result.outputs['report']}")

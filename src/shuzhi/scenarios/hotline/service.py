@@ -1,0 +1,207 @@
+"""What the surfaces call: train, load, run the batch, and store its work orders."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shuzhi.config import Settings
+from shuzhi.errors import InvalidInput
+from shuzhi.platform.audit import audit
+from shuzhi.scenarios.hotline.batch import BatchJob, BatchResult, Progress, file_key
+from shuzhi.scenarios.hotline.classifier import (
+    CrossValidation,
+    DispatchClassifier,
+    Manifest,
+    ModelStore,
+    cross_validate,
+    train,
+    training_text,
+)
+from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
+from shuzhi.scenarios.hotline.importing import BEIJING, import_file
+from shuzhi.scenarios.hotline.records import Order
+from shuzhi.storage.db import Database
+from shuzhi.storage.models import ReviewTask, WorkOrder
+
+log = logging.getLogger(__name__)
+
+REVIEW_KIND = "hotline_dispatch"
+
+
+def model_store(settings: Settings) -> ModelStore:
+    return ModelStore(settings.data_dir / "hotline" / "models")
+
+
+def load_history(path: Path) -> tuple[list[str], list[str]]:
+    """Texts and categories of labelled past orders (rows without a category are skipped)."""
+    imported = import_file(path)
+    pairs = [(training_text(m.title, m.text), m.label) for m in imported.messages if m.label]
+    if not pairs:
+        raise InvalidInput(
+            f"{Path(path).name} 中没有带分类的工单，无法训练派单模型",
+            hint="历史工单需要“一级分类”列（或在 headers.yaml 的 label 下加上本表的列名）",
+        )
+    return [t for t, _ in pairs], [str(label) for _, label in pairs]
+
+
+def train_and_save(
+    path: Path,
+    store: ModelStore,
+    *,
+    folds: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Manifest, CrossValidation | None]:
+    """Train on a labelled file, optionally cross-validate, and save a new model version."""
+    texts, labels = load_history(path)
+    scores = cross_validate(texts, labels, folds=folds, progress=progress) if folds > 1 else None
+    classifier = train(texts, labels, source=f"{Path(path).name}#{file_key(path)}")
+    if scores is not None:
+        classifier.manifest.cv = _cv_summary(scores)
+    return store.save(classifier), scores
+
+
+def _cv_summary(scores: CrossValidation) -> dict[str, Any]:
+    summary = asdict(scores)
+    summary.pop("confusion")
+    return summary
+
+
+def classifier_for(store: ModelStore, history: Path | None) -> DispatchClassifier:
+    """The classifier for a run: trained on ``history`` (reused when that file was seen before),
+    or the newest stored version."""
+    if history is None:
+        return store.load()
+    source = f"{Path(history).name}#{file_key(history)}"
+    for version in reversed(store.versions()):
+        candidate = store.load(version)
+        if candidate.manifest.source == source:
+            return candidate
+    manifest, _ = train_and_save(history, store)
+    return store.load(manifest.version)
+
+
+def run_batch(
+    settings: Settings,
+    input_path: Path,
+    *,
+    history: Path | None = None,
+    out_dir: Path | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    db: Database | None = None,
+    job_id: int | None = None,
+    actor: str = "system",
+    progress: Progress | None = None,
+) -> BatchResult:
+    """The whole batch; with ``db`` the orders and review tasks are stored (idempotently)."""
+    if not 0.0 <= threshold <= 1.0:
+        raise InvalidInput(f"置信度阈值应在 0 到 1 之间，收到 {threshold}")
+    classifier = classifier_for(model_store(settings), history)
+    job = BatchJob(classifier, threshold=threshold)
+    store = None
+    if db is not None:
+        store = lambda result: store_orders(db, result, job_id=job_id, actor=actor)  # noqa: E731
+    kwargs = {"progress": progress} if progress else {}
+    return job.run(Path(input_path), out_dir, store=store, **kwargs)
+
+
+def _existing_codes(session: Session, codes: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(codes), 500):
+        chunk = codes[start : start + 500]
+        found.update(session.scalars(select(WorkOrder.code).where(WorkOrder.code.in_(chunk))))
+    return found
+
+
+def store_orders(
+    db: Database, result: BatchResult, *, job_id: int | None = None, actor: str = "system"
+) -> dict[str, int]:
+    """Insert new work orders and a review task for each low-confidence one; skip known codes."""
+    with db.session() as session:
+        existing = _existing_codes(session, [o.code for o in result.orders])
+        new = [o for o in result.orders if o.code not in existing]
+        session.bulk_insert_mappings(WorkOrder, [_row(o, job_id) for o in new])
+        reviews = [_review(o) for o in new if o.dispatch.needs_review]
+        session.bulk_insert_mappings(ReviewTask, reviews)
+        audit(
+            session,
+            "hotline.batch",
+            actor=actor,
+            target=Path(result.source).name,
+            actor_kind="user" if actor != "system" else "system",
+            inserted=len(new),
+            skipped=len(existing),
+            review_tasks=len(reviews),
+            model=result.model,
+        )
+    return {"inserted": len(new), "skipped": len(existing), "review_tasks": len(reviews)}
+
+
+def _row(order: Order, job_id: int | None) -> dict[str, Any]:
+    d, m = order.dispatch, order.message
+    return {
+        "code": order.code,
+        "source_ref": (m.ref or "")[:64] or None,
+        "title": order.masked_title[:500],
+        "text": order.masked_text,
+        "requester_masked": (order.requester_display or "")[:128] or None,
+        "received_at": m.received_at,
+        "location": order.location,
+        "category": d.category,
+        "category_path": order.category_path,
+        "handling_unit": d.handling_unit,
+        "order_type": order.order_type,
+        "urgency": order.urgency,
+        "deadline": order.deadline.due,
+        "confidence": d.confidence,
+        "status": order.status,
+        "decided_by": "ai",
+        "model": d.model[:128],
+        "mode": d.mode,
+        "sources": [{"kind": "rule", "citation": order.deadline.basis}],
+        "details": {
+            "candidates": d.candidates,
+            "demands": order.demands,
+            "deadline_warnings": order.deadline.warnings,
+            "source_row": m.row,
+        },
+        "job_id": job_id,
+        "created_at": _now(),
+    }
+
+
+def _review(order: Order) -> dict[str, Any]:
+    d = order.dispatch
+    due = order.deadline.due
+    return {
+        "kind": REVIEW_KIND,
+        "subject_type": "work_order",
+        "subject_id": order.code,
+        "title": f"派单复核：{order.masked_title or order.masked_text[:40]}"[:500],
+        "proposal": {
+            "category": d.category,
+            "handling_unit": d.handling_unit,
+            "confidence": round(d.confidence, 4),
+            "candidates": d.candidates,
+            "model": d.model,
+            "mode": d.mode,
+            "reason": f"置信度 {d.confidence:.2f} 低于阈值，需人工确认分类和承办单位",
+        },
+        "proposed_by": "ai",
+        "status": "pending",
+        "due_at": datetime.combine(due, time(18), BEIJING) if due else None,
+        "created_at": _now(),
+    }
+
+
+def _now() -> datetime:
+    from shuzhi.storage.db import utcnow
+
+    return utcnow()
