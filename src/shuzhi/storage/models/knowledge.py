@@ -1,0 +1,78 @@
+"""Knowledge bases, their documents and chunks.
+
+Chunks are the record of truth: the search index (tantivy on disk, or the ``search_vector`` column
+on PostgreSQL) can always be rebuilt from them with ``shuzhi kb reindex``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shuzhi.storage.db import utcnow
+from shuzhi.storage.models.base import Base, Timestamped
+from shuzhi.storage.types import JSONType, UTCDateTime
+
+# Pre-segmented text as a tsvector on PostgreSQL; unused (NULL) on SQLite, where tantivy indexes.
+SearchVector = Text().with_variant(TSVECTOR(), "postgresql")
+
+
+class KnowledgeBase(Timestamped, Base):
+    """A department's collection of documents, readable according to its security grade."""
+
+    __tablename__ = "knowledge_bases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    grade: Mapped[str] = mapped_column(String(16), default="internal")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class KbDocument(Timestamped, Base):
+    """One imported file (or upload, or spreadsheet), identified within its base by source key."""
+
+    __tablename__ = "kb_documents"
+    __table_args__ = (UniqueConstraint("kb_id", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kb_id: Mapped[int] = mapped_column(
+        ForeignKey("knowledge_bases.id", ondelete="CASCADE"), index=True
+    )
+    source_key: Mapped[str] = mapped_column(String(512))
+    title: Mapped[str] = mapped_column(String(500))
+    subtitle: Mapped[str] = mapped_column(String(200), default="")
+    law_key: Mapped[str] = mapped_column(String(500), index=True)
+    doc_type: Mapped[str] = mapped_column(String(16), default="other")
+    file_type: Mapped[str] = mapped_column(String(16), default="")
+    version_date: Mapped[date | None] = mapped_column(Date)
+    province: Mapped[str] = mapped_column(String(32), default="")
+    city: Mapped[str] = mapped_column(String(32), default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="stored")
+    n_chunks: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class KbChunk(Base):
+    """A passage: an article of a law, or a section/paragraph group of another document."""
+
+    __tablename__ = "kb_chunks"
+    __table_args__ = (
+        UniqueConstraint("document_id", "seq"),
+        Index("ix_kb_chunks_search_vector", "search_vector", postgresql_using="gin"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("kb_documents.id", ondelete="CASCADE"))
+    kb_id: Mapped[int] = mapped_column(Integer, index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    anchor: Mapped[str] = mapped_column(String(64), default="")
+    article_no: Mapped[int | None] = mapped_column(Integer)
+    heading_path: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    search_vector: Mapped[str | None] = mapped_column(SearchVector)
