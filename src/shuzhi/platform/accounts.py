@@ -83,6 +83,10 @@ def get_department(session: Session, department_id: int) -> Department:
 # accounts ------------------------------------------------------------------------------------
 
 
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
 def get_user(session: Session, user_id: int | str) -> User:
     if isinstance(user_id, str) and not user_id.isdigit():
         found = session.scalar(select(User).where(User.username == user_id))

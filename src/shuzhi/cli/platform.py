@@ -1,0 +1,235 @@
+"""``shuzhi users|departments|audit|reviews``: the platform from the operator's terminal.
+
+Commands act as ``cli:<login name>`` in the audit log, since whoever holds the server's shell and
+database settings already holds every power the console grants.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from shuzhi.cli.common import console, database
+from shuzhi.errors import InvalidInput
+from shuzhi.platform import accounts, review
+from shuzhi.platform.accounts import Actor
+from shuzhi.platform.audit import MIN_RETENTION, AuditFilter, export_csv, prune, verify_chain
+from shuzhi.platform.identity import Principal
+from shuzhi.storage.db import utcnow
+
+users_app = typer.Typer(help="用户、角色与 API 密钥", no_args_is_help=True)
+departments_app = typer.Typer(help="部门（委办局）", no_args_is_help=True)
+audit_app = typer.Typer(help="审计日志：校验、导出、清理", no_args_is_help=True)
+reviews_app = typer.Typer(help="人工复核队列", no_args_is_help=True)
+
+
+def _actor() -> Actor:
+    return Actor(Principal(name=f"cli:{getpass.getuser()}"), "127.0.0.1")
+
+
+# users ---------------------------------------------------------------------------------------
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List accounts with their roles."""
+    with database().session() as session:
+        names = {d.id: d.name for d in accounts.list_departments(session)}
+        table = Table("id", "用户名", "姓名", "角色", "状态")
+        for user in accounts.list_users(session):
+            roles = ", ".join(
+                r.role + (f"@{names.get(r.department_id)}" if r.department_id else "")
+                for r in accounts.user_roles(session, user.id)
+            )
+            state = "启用" if user.is_active else "停用"
+            table.add_row(str(user.id), user.username, user.display_name, roles, state)
+    console.print(table)
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    display_name: Annotated[str, typer.Option("--name", help="姓名")] = "",
+    role: Annotated[list[str] | None, typer.Option(help="角色，可写 reviewer@部门编码")] = None,
+) -> None:
+    """Create an account and print its one-time password."""
+    with database().session() as session:
+        user, password = accounts.create_account(session, _actor(), username, display_name)
+        for spec in role or []:
+            name, dept = _role_spec(session, spec)
+            accounts.grant_role(session, _actor(), user.id, name, dept)
+    # Printed once to the operator's terminal, never logged.
+    console.print(f"已创建 {username}，一次性密码：[bold]{password}[/]（首次登录须修改）")
+
+
+def _role_spec(session: Session, spec: str) -> tuple[str, int | None]:
+    role, _, code = spec.partition("@")
+    if not code:
+        return role, None
+    for dept in accounts.list_departments(session):
+        if dept.code == code:
+            return role, dept.id
+    raise InvalidInput(f"部门编码 {code} 不存在", hint="用 `shuzhi departments list` 查看")
+
+
+@users_app.command("grant")
+def users_grant(
+    username: str, role: Annotated[str, typer.Argument(help="角色[@部门编码]")]
+) -> None:
+    """Grant a role (optionally within one department)."""
+    with database().session() as session:
+        name, dept = _role_spec(session, role)
+        accounts.grant_role(session, _actor(), username, name, dept)
+    console.print(f"已授予 {username}：{role}")
+
+
+@users_app.command("revoke")
+def users_revoke(
+    username: str, role: Annotated[str, typer.Argument(help="角色[@部门编码]")]
+) -> None:
+    """Revoke a role."""
+    with database().session() as session:
+        name, dept = _role_spec(session, role)
+        accounts.revoke_role(session, _actor(), username, name, dept)
+    console.print(f"已收回 {username}：{role}")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable an account and end its sessions."""
+    with database().session() as session:
+        accounts.set_active(session, _actor(), username, False)
+    console.print(f"已停用 {username}")
+
+
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    with database().session() as session:
+        accounts.set_active(session, _actor(), username, True)
+    console.print(f"已启用 {username}")
+
+
+@users_app.command("unlock")
+def users_unlock(username: str) -> None:
+    """Lift a lock-out after repeated failed sign-ins."""
+    with database().session() as session:
+        accounts.unlock(session, _actor(), username)
+    console.print(f"已解锁 {username}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(username: str) -> None:
+    """Give the account a new one-time password."""
+    with database().session() as session:
+        password = accounts.reset_password(session, _actor(), username)
+    console.print(f"{username} 的一次性密码：[bold]{password}[/]（首次登录须修改）")
+
+
+@users_app.command("key")
+def users_key(
+    name: str,
+    user: Annotated[str | None, typer.Option(help="密钥归属的用户名（代表该用户）")] = None,
+    role: Annotated[list[str] | None, typer.Option(help="系统密钥的业务角色")] = None,
+    department: Annotated[str | None, typer.Option(help="系统密钥所属部门编码")] = None,
+) -> None:
+    """Issue an API key and print it once."""
+    with database().session() as session:
+        user_id = accounts.get_user(session, user).id if user else None
+        dept = _role_spec(session, f"x@{department}")[1] if department else None
+        _, plain = accounts.issue_api_key(
+            session, _actor(), name, user_id=user_id, department_id=dept, roles=role or []
+        )
+    console.print(f"API 密钥（仅显示一次）：[bold]{plain}[/]")
+
+
+# departments ---------------------------------------------------------------------------------
+
+
+@departments_app.command("list")
+def departments_list() -> None:
+    with database().session() as session:
+        table = Table("id", "编码", "名称")
+        for dept in accounts.list_departments(session):
+            table.add_row(str(dept.id), dept.code, dept.name)
+    console.print(table)
+
+
+@departments_app.command("create")
+def departments_create(code: str, name: str) -> None:
+    """Create a department (委办局)."""
+    with database().session() as session:
+        dept = accounts.create_department(session, _actor(), code, name)
+        console.print(f"已创建部门 {dept.id} {dept.code} {dept.name}")
+
+
+# audit ---------------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 when any record was edited or deleted."""
+    with database().session() as session:
+        report = verify_chain(session)
+    if report.ok:
+        console.print(f"[green]审计日志链完整[/]，已校验 {report.checked} 条记录")
+        return
+    console.print(
+        f"[bold red]审计日志链在记录 {report.broken_at} 处断开：{report.reason}[/]"
+        f"（此前 {report.checked} 条完好）"
+    )
+    sys.exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[
+        Path | None, typer.Option("-o", help="输出 CSV 文件；缺省写到标准输出")
+    ] = None,
+    days: Annotated[int | None, typer.Option(help="只导出最近若干天")] = None,
+    action: Annotated[str | None, typer.Option(help="事件前缀，如 auth.")] = None,
+) -> None:
+    """Export records to CSV (the export is itself audited)."""
+    since = utcnow() - timedelta(days=days) if days else None
+    flt = AuditFilter(since=since, action=action)
+    with database().session() as session:
+        if output is None:
+            export_csv(session, sys.stdout, flt, actor=_actor().name)
+            return
+        with output.open("w", encoding="utf-8-sig", newline="") as out:
+            count = export_csv(session, out, flt, actor=_actor().name)
+    console.print(f"已导出 {count} 条记录到 {output}")
+
+
+@audit_app.command("prune")
+def audit_prune(
+    older_than_days: Annotated[
+        int, typer.Option(help=f"删除早于若干天的记录（不少于 {MIN_RETENTION.days}）")
+    ] = 365,
+    yes: Annotated[bool, typer.Option("--yes", help="不再确认")] = False,
+) -> None:
+    """Delete old records, leaving an anchor so the rest of the chain still verifies."""
+    before = utcnow() - timedelta(days=older_than_days)
+    if not yes:
+        typer.confirm(f"删除 {before.date()} 之前的审计记录？", abort=True)
+    with database().session() as session:
+        result = prune(session, before, actor=_actor().name)
+    console.print(f"已清理 {result.pruned} 条记录；日志链仍可校验")
+
+
+# reviews -------------------------------------------------------------------------------------
+
+
+@reviews_app.command("escalate")
+def reviews_escalate() -> None:
+    """Escalate overdue review tasks (run it from cron or the job scheduler)."""
+    with database().session() as session:
+        tasks = review.escalate_overdue(session)
+        pending, overdue = review.backlog(session)
+    console.print(f"已升级 {len(tasks)} 个超期任务；待复核 {pending}，其中超期 {overdue}")
