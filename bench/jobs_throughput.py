@@ -77,10 +77,11 @@ def run_once(db: Database, settings: Settings, queue: JobQueue, args: argparse.N
             session.execute(delete(Job))
 
 
-def items_once(db: Database, settings: Settings, items: int) -> float:
-    """Seconds per item of one inline job of ``items`` empty items."""
+def items_once(db: Database, settings: Settings, items: int, batch: int = 0) -> float:
+    """Seconds per item of one inline job of ``items`` empty items (``batch`` per commit)."""
     start = time.perf_counter()
-    job = jobs.run_inline(db, "test.sleepy_batch", {"items": items}, settings=settings)
+    params = {"items": items, "batch": batch}
+    job = jobs.run_inline(db, "test.sleepy_batch", params, settings=settings)
     elapsed = time.perf_counter() - start
     assert job.status == "succeeded", job.error
     with db.session() as session:
@@ -116,6 +117,7 @@ def main() -> None:
 
     seconds = [run_once(db, settings, queue, args) for _ in range(args.runs)]
     per_item = [items_once(db, settings, args.items) for _ in range(args.runs)]
+    batched = [items_once(db, settings, args.items, 100) for _ in range(args.runs)]
     median = statistics.median(seconds)
     backend = f"{db.dialect} + {'redis (dramatiq)' if args.redis_url else 'database queue'}"
     print(f"backend: {backend}; {args.jobs} no-op jobs, {args.threads} threads, {args.runs} runs")
@@ -128,6 +130,10 @@ def main() -> None:
     print(
         f"  items:      {1000 * statistics.median(per_item):.2f} ms per run_item "
         f"({args.items} empty items, one transaction each)"
+    )
+    print(
+        f"  batched:    {1000 * statistics.median(batched):.3f} ms per item with run_batch "
+        "(100 items per transaction)"
     )
     db.dispose()
 
