@@ -27,8 +27,9 @@ def ask(text: str = "你好", **fields: Any) -> ChatRequest:
     return ChatRequest(messages=[{"role": "user", "content": text}], **fields)
 
 
-def usage_rows(db: Database) -> list[ModelUsage]:
-    with db.session() as session:
+def usage_rows(gateway: Gateway) -> list[ModelUsage]:
+    assert gateway.flush_usage()
+    with gateway.db.session() as session:
         return list(session.scalars(select(ModelUsage).order_by(ModelUsage.id)))
 
 
@@ -58,7 +59,7 @@ def test_default_alias_routes_and_usage_is_recorded(
         "city-v3",
         "gov-chat",
     )
-    [row] = usage_rows(db)
+    [row] = usage_rows(gateway)
     assert (row.endpoint, row.alias, row.outcome, row.caller_kind) == (
         "city-v3",
         "gov-chat",
@@ -96,7 +97,7 @@ def test_retries_on_429_honouring_retry_after_then_succeeds(
 
     assert (result.content, result.endpoint, result.attempts) == ("好的", "ds", 3)
     assert len(scripted_model.chat_requests) == 3
-    assert usage_rows(db)[0].attempts == 3
+    assert usage_rows(gateway)[0].attempts == 3
 
 
 def test_failed_endpoint_falls_back_to_the_next(
@@ -176,7 +177,7 @@ def test_when_all_fail_the_error_is_clear_and_the_request_recorded(
 
     message = str(caught.value)
     assert "gov-chat" in message and "a：HTTP 500" in message and "b：HTTP 503" in message
-    [row] = usage_rows(db)
+    [row] = usage_rows(gateway)
     assert (row.outcome, row.alias, row.attempts, row.endpoint) == ("failed", "gov-chat", 3, None)
     assert row.error is not None and "b：HTTP 503" in row.error
     assert PHONE not in message and PHONE not in row.error
@@ -198,7 +199,7 @@ def test_masking_round_trip_outside_the_trust_zone(
     assert "〔身份证号1〕" in sent and "〔手机号1〕" in sent
     assert result.content == f"echo: {text}"
     assert result.masked_count == 2
-    assert usage_rows(db)[0].masked_items == 2
+    assert usage_rows(gateway)[0].masked_items == 2
 
 
 def test_inside_endpoint_gets_plain_text_unless_configured(
@@ -280,7 +281,7 @@ def test_cache_hits_are_recorded_and_priced(
     assert (result.usage.cached_tokens, result.usage.cache_miss_tokens) == (600, 400)
     expected = (400 * 2.0 + 600 * 0.5 + 100 * 8.0) / 1_000_000
     assert result.cost == pytest.approx(expected)
-    [row] = usage_rows(db)
+    [row] = usage_rows(gateway)
     assert (row.cached_tokens, row.currency) == (600, "CNY")
     assert row.cost == pytest.approx(expected)
 
@@ -299,7 +300,7 @@ def test_stream_delivers_pieces_and_a_final_result(
     final = chunks[-1].result
     assert final is not None and final.content == "这是一个分段返回的回答"
     assert final.reasoning == "想一想" and final.finish_reason == "stop"
-    [row] = usage_rows(db)
+    [row] = usage_rows(gateway)
     assert row.stream and row.completion_tokens == final.usage.completion_tokens > 0
     assert row.first_token_ms is not None and row.cost > 0
 
@@ -375,7 +376,7 @@ def test_stream_all_failing_raises_model_error_and_records(
     with pytest.raises(ModelError):
         asyncio.run(collect(gateway, ask()))
 
-    [row] = usage_rows(db)
+    [row] = usage_rows(gateway)
     assert row.outcome == "failed" and row.stream
 
 
@@ -415,7 +416,7 @@ def test_embeddings_route_to_the_embedding_alias(
 
     assert len(result.vectors) == 2 and len(result.vectors[0]) == 256
     assert (result.endpoint, result.alias) == ("bge", "gov-embedding")
-    assert usage_rows(db)[0].operation == "embedding"
+    assert usage_rows(gateway)[0].operation == "embedding"
     with pytest.raises(NoModelConfigured):
         gateway.chat_sync(ask())
 
@@ -488,4 +489,4 @@ def test_concurrent_calls_share_the_gateway(
         return [r.content for r in results]
 
     assert asyncio.run(many()) == [f"echo: 问题{i}" for i in range(10)]
-    assert len(usage_rows(db)) == 10
+    assert len(usage_rows(gateway)) == 10

@@ -43,7 +43,7 @@ from shuzhi.gateway.upstream import (
     parse_completion,
     translate,
 )
-from shuzhi.gateway.usage import UsageRecord, cost_of, usage_from, write_usage
+from shuzhi.gateway.usage import UsageRecord, UsageWriter, cost_of, usage_from
 from shuzhi.privacy import default_masker
 from shuzhi.storage.db import Database
 
@@ -109,6 +109,7 @@ class Gateway:
         self._catalog_at = 0.0
         self._catalog_version = -1
         self._sync_loop: _LoopThread | None = None
+        self._usage = UsageWriter(db)
 
     # -- catalog and routing -----------------------------------------------------------------
 
@@ -162,7 +163,7 @@ class Gateway:
                 outcome.errors.append(f"{endpoint.name}：{failure.message}")
                 continue
             result = self._result(route, endpoint, completion, vault, count, outcome)
-            await self._record(_ok_record(route, endpoint, result, outcome, request.caller))
+            self._record(_ok_record(route, endpoint, result, outcome, request.caller))
             return result
         raise await self._all_failed(route, outcome, request.caller, stream=False)
 
@@ -277,7 +278,7 @@ class Gateway:
         result = self._result(route, endpoint, completion, None, masked_count, outcome)
         record = _ok_record(route, endpoint, result, outcome, caller)
         record.stream, record.first_token_ms = True, state.first_token_ms
-        await self._record(record)
+        self._record(record)
         last.finish_reason, last.endpoint, last.result = result.finish_reason, endpoint.name, result
         return last
 
@@ -315,7 +316,7 @@ class Gateway:
             outcome.request_id, "embedding", route.alias, caller, endpoint, raw.model, usage
         )
         record.latency_ms, record.attempts = outcome.elapsed_ms, outcome.attempts
-        await self._record(record)
+        self._record(record)
         return EmbedResult(
             vectors, endpoint.name, raw.model or endpoint.model, route.alias, usage,
             cost_of(usage, endpoint), outcome.request_id,
@@ -376,7 +377,7 @@ class Gateway:
         backoff: float = min(self.backoff_max, self.backoff_base * 2.0 ** (attempt - 1))
         return backoff * random.uniform(0.5, 1.0)
 
-    async def _record(self, record: UsageRecord) -> None:
+    def _record(self, record: UsageRecord) -> None:
         log.info(
             "model call %s endpoint=%s outcome=%s attempts=%d latency=%.1fms tokens=%d",
             record.operation,
@@ -386,7 +387,11 @@ class Gateway:
             record.latency_ms,
             record.usage.total_tokens,
         )
-        await asyncio.to_thread(write_usage, self.db, record)
+        self._usage.submit(record)
+
+    def flush_usage(self, timeout: float = 30.0) -> bool:
+        """Wait until every usage record so far is stored (they are written in the background)."""
+        return self._usage.flush(timeout)
 
     async def _all_failed(
         self,
@@ -401,7 +406,9 @@ class Gateway:
         record = UsageRecord(outcome.request_id, operation, route.alias, caller)
         record.outcome, record.error, record.stream = "failed", detail, stream
         record.latency_ms, record.attempts = outcome.elapsed_ms, outcome.attempts
-        await self._record(record)
+        self._record(record)
+        # The failure is on record before the caller hears of it.
+        await asyncio.to_thread(self._usage.flush)
         name = route.alias or (route.endpoints[0].name if route.endpoints else "模型")
         return ModelError(
             f"{name} 的所有模型服务均调用失败：{detail}",
@@ -426,9 +433,13 @@ class Gateway:
         return self._sync_loop.run(coroutine)
 
     async def aclose(self) -> None:
+        """Close this loop's connections and store pending usage records."""
         await self._clients.close_loop_clients()
+        await asyncio.to_thread(self._usage.flush)
 
     def close(self) -> None:
+        """Store pending usage records and release connections."""
+        self._usage.close()
         if self._sync_loop is not None:
             self._sync_loop.run(self._clients.close_loop_clients())
             self._sync_loop.stop()

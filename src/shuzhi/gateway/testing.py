@@ -40,6 +40,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from shuzhi.gateway.upstream import encode_vector
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MODELS = ("deepseek-chat", "deepseek-reasoner", "scripted-embedding")
@@ -415,9 +417,11 @@ class ScriptedModelServer:
             self._socket.close()
         self._server = self._thread = None
 
-    def serve_forever(self) -> None:
+    def serve_forever(self, *, log_level: str = "info") -> None:
         """Run in the calling thread until interrupted (for ``shuzhi models scripted-server``)."""
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self._port, log_level="info")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self._port, log_level=log_level, access_log=False
+        )
         uvicorn.Server(config).run()
 
     def __enter__(self) -> ScriptedModelServer:
@@ -472,11 +476,12 @@ class ScriptedModelServer:
             return _error(401, "invalid api key")
         raw = body.get("input", [])
         texts = [raw] if isinstance(raw, str) else [str(t) for t in raw]
+        as_base64 = body.get("encoding_format") == "base64"
         data = [
             {
                 "object": "embedding",
                 "index": i,
-                "embedding": hashed_embedding(t, self.embedding_dim),
+                "embedding": encode_vector(hashed_embedding(t, self.embedding_dim), as_base64),
             }
             for i, t in enumerate(texts)
         ]

@@ -7,7 +7,9 @@ itself). Its exceptions are translated here, once, into :class:`EndpointFailure`
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
+import struct
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -165,3 +167,10 @@ def parse_completion(raw: Any) -> Completion:
         model=raw.model or "",
         usage=raw.usage,
     )
+
+
+def encode_vector(vector: list[float], as_base64: bool) -> list[float] | str:
+    """A vector as OpenAI sends it: a list, or little-endian float32 in base64 when asked."""
+    if not as_base64:
+        return vector
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
