@@ -11,8 +11,6 @@ from shuzhi.api.routes import health
 from shuzhi.api.routes import jobs as jobs_routes
 from shuzhi.api.routes import models as models_routes
 from shuzhi.api.routes import openai_compat as openai_routes
-from shuzhi.api.routes import models as models_routes
-from shuzhi.api.routes import openai_compat as openai_routes
 from shuzhi.api.routes import platform as platform_routes
 from shuzhi.api.routes import scenarios as scenario_routes
 from shuzhi.config import Settings
@@ -37,8 +35,6 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     mount_console(app)
     app.include_router(data_routes.router)
     app.include_router(scenario_routes.router)
-    app.include_router(openai_routes.router)
-    app.include_router(models_routes.router)
     app.include_router(openai_routes.router)
     app.include_router(models_routes.router)
     return app
