@@ -125,3 +125,13 @@ def test_default_calendar_reads_overrides_from_data_dir(
     finally:
         get_settings.cache_clear()
         default_calendar.cache_clear()
+
+
+def test_agrees_with_chinese_calendar_on_every_covered_day() -> None:
+    import chinese_calendar
+
+    cal = WorkCalendar()
+    day = date(2004, 1, 1)
+    while day <= date(2026, 12, 31):
+        assert cal.is_working_day(day) == chinese_calendar.is_workday(day), day
+        day = date.fromordinal(day.toordinal() + 1)
