@@ -81,7 +81,10 @@ def switch_language(lang: str, request: Request) -> Response:
 
 @router.get("/")
 def home(request: Request, principal: Annotated[Principal, page(None)]) -> Response:
-    """Land on the first page this principal may open."""
+    """Land on the page this principal works on most: the dashboard, the review queue for a
+    reviewer, or else the first page they may open."""
+    if not principal.can("metrics.read") and principal.can("review.decide"):
+        return redirect("/console/reviews")
     for item in NAV:
         if principal.can(item.permission):
             return redirect(item.url)
