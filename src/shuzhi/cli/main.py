@@ -8,6 +8,7 @@ import typer
 
 from shuzhi import __version__
 from shuzhi.cli import data, db, hotline, jobs, platform, scenarios, serve, worker
+from shuzhi.cli import models as models_cli
 from shuzhi.cli.common import err_console
 from shuzhi.errors import ShuzhiError, UserError
 
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
+app.add_typer(models_cli.app, name="models")
 app.add_typer(data.app, name="data")
 app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")

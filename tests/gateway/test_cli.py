@@ -1,0 +1,71 @@
+"""``shuzhi models``: add, alias, list, test, chat and usage against a scripted endpoint."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from shuzhi.cli.models import app
+from shuzhi.config import Settings
+from shuzhi.errors import Conflict, InvalidInput
+from shuzhi.gateway.testing import Reply, ScriptedModelServer
+
+
+@pytest.fixture
+def env(settings: Settings) -> dict[str, str]:
+    return {
+        "SHUZHI_DATABASE_URL": settings.effective_database_url,
+        "SHUZHI_DATA_DIR": str(settings.data_dir),
+        "SHUZHI_SECRET_KEY": "test-secret",
+        "SHUZHI_CONFIG": str(settings.data_dir / "none.toml"),
+        "COLUMNS": "200",
+    }
+
+
+def test_add_alias_list_test_chat_and_usage(
+    env: dict[str, str], scripted_model: ScriptedModelServer
+) -> None:
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(app, list(args), env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("add", "city-v3", "--base-url", scripted_model.base_url, "--model", "deepseek-chat",
+        "--trust-zone", "inside", "--price-input", "2", "--price-output", "8")  # fmt: skip
+    run("alias", "gov-chat", "city-v3", "--default")
+    listing = run("list")
+    scripted_model.push("正常", Reply(reasoning="思考", content="这是回答"))
+    tested = run("test")
+    chatted = run("chat", "社保卡怎么补办？")
+    usage = run("usage", "--by", "endpoint")
+
+    assert "city-v3" in listing and "gov-chat" in listing and "inside" in listing
+    assert "✓ city-v3" in tested
+    assert "这是回答" in chatted and "AI 生成内容" in chatted
+    assert "city-v3" in usage and "2" in usage
+
+
+def test_bad_input_is_a_clear_error(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(app, ["add", "x", "--base-url", "ftp://x", "--model", "m"], env=env)
+    assert isinstance(bad.exception, InvalidInput)
+    assert "http://" in bad.exception.message
+    runner.invoke(app, ["add", "x", "--base-url", "http://10.0.0.1/v1", "--model", "m"], env=env)
+    again = runner.invoke(app, ["add", "x", "--base-url", "http://10.0.0.1/v1", "--model", "m"],
+                          env=env)  # fmt: skip
+    assert isinstance(again.exception, Conflict)
+
+
+def test_command_line_prints_one_line_errors_without_traceback(env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "shuzhi.cli", "models", "alias", "gov-chat", "missing-endpoint"],
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "missing-endpoint" in result.stderr and "Traceback" not in result.stderr
