@@ -46,8 +46,9 @@ def apply_table(
         if table.hit == "first":
             break
     if table.hit == "first":
-        chosen = hits[0].outcome if hits else {"rule": None, "message": ""}
-        return {**table.default, **chosen}, hits
+        if not hits:
+            return {"rule": None, "message": "", **table.default}, hits
+        return {**table.default, **hits[0].outcome}, hits
     return [h.outcome for h in hits], hits
 
 
