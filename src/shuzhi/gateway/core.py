@@ -204,9 +204,26 @@ class Gateway:
     # -- streaming ---------------------------------------------------------------------------
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
-        """The answer in pieces; the last chunk carries ``result``. See ChatChunk.reset."""
+        """The answer in pieces; the last chunk carries ``result``. See ChatChunk.reset.
+
+        A caller that stops reading early (a closed browser tab) still leaves a usage row, with
+        the outcome ``cancelled``.
+        """
         route = self.route(request.model, "chat")
         outcome = _Outcome()
+        try:
+            async for chunk in self._stream_chain(route, request, outcome):
+                yield chunk
+        except (GeneratorExit, asyncio.CancelledError):
+            record = UsageRecord(outcome.request_id, "chat", route.alias, request.caller)
+            record.outcome, record.stream = "cancelled", True
+            record.latency_ms, record.attempts = outcome.elapsed_ms, outcome.attempts
+            self._record(record)
+            raise
+
+    async def _stream_chain(
+        self, route: Route, request: ChatRequest, outcome: _Outcome
+    ) -> AsyncIterator[ChatChunk]:
         messages = clean_messages(request.messages)
         reset = False
         for endpoint in route.endpoints:
@@ -224,7 +241,7 @@ class Gateway:
                 continue
             if reset:
                 yield ChatChunk(reset=True, endpoint=endpoint.name)
-            yield await self._finish_stream(route, endpoint, state, count, outcome, request.caller)
+            yield self._finish_stream(route, endpoint, state, count, outcome, request.caller)
             return
         raise await self._all_failed(route, outcome, request.caller, stream=True)
 
@@ -257,7 +274,7 @@ class Gateway:
     async def _open_stream(self, endpoint: EndpointConfig, body: dict[str, Any]) -> Any:
         return await self._clients.get(endpoint).chat.completions.create(**body)
 
-    async def _finish_stream(
+    def _finish_stream(
         self,
         route: Route,
         endpoint: EndpointConfig,
