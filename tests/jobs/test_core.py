@@ -33,6 +33,14 @@ def _wait(db: Database, job_id: int, *, timeout: float = 20.0) -> Job:
     raise AssertionError(f"job {job_id} still {jobs.get(db, job_id).status} after {timeout}s")
 
 
+def _expire_lease(db: Database, job_id: int) -> None:
+    """What the passing of time does to a dead worker's lease, without waiting for it."""
+    with db.session() as session:
+        session.execute(
+            update(Job).where(Job.id == job_id).values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+
+
 def _item_keys(db: Database, job_id: int) -> list[str]:
     with db.session() as session:
         return list(session.scalars(select(JobItem.key).where(JobItem.job_id == job_id)))
@@ -82,7 +90,7 @@ def test_submit_inside_a_rolled_back_transaction_leaves_no_job(db: Database) -> 
 
 def test_a_crashed_attempt_resumes_without_redoing_items(db: Database, settings: Settings) -> None:
     job = jobs.submit(db, "test.sleepy_batch", {"items": 6}, queue=QUEUE)
-    first = store.claim(db, job.id, "worker-a", lease=0.5)
+    first = store.claim(db, job.id, "worker-a", lease=30)
     assert first is not None
     # Worker A finishes three items, then "dies": nothing more is written, its lease runs out.
     from shuzhi.jobs.context import JobContext
@@ -91,7 +99,7 @@ def test_a_crashed_attempt_resumes_without_redoing_items(db: Database, settings:
     for i in range(3):
         ctx.run_item(f"item-{i:05d}", lambda _s, i=i: {"index": i, "square": i * i, "worker": "a"})
     assert store.claim(db, job.id, "worker-b", lease=30) is None  # lease still valid
-    time.sleep(0.6)
+    _expire_lease(db, job.id)
     second = store.claim(db, job.id, "worker-b", lease=30)
     assert second is not None and second.attempt == 2
     execute(db, settings, second, lease=30)
@@ -114,9 +122,9 @@ def test_a_worker_that_lost_its_lease_cannot_write(db: Database, settings: Setti
     from shuzhi.jobs.context import JobContext, LeaseLost
 
     job = jobs.submit(db, "test.sleepy_batch", {"items": 2}, queue=QUEUE)
-    stale = store.claim(db, job.id, "stale", lease=0.2)
+    stale = store.claim(db, job.id, "stale", lease=30)
     assert stale is not None
-    time.sleep(0.3)
+    _expire_lease(db, job.id)
     assert store.claim(db, job.id, "fresh", lease=30) is not None
     ctx = JobContext(db, settings, stale)
     with pytest.raises(LeaseLost):
@@ -134,8 +142,13 @@ def test_failures_retry_with_backoff_then_succeed(db: Database, settings: Settin
     failed_once = jobs.get(db, job.id)
     assert failed_once.status == "queued" and run_at is not None
     assert "simulated failure on attempt 1" in (failed_once.error or "")
-    assert store.claim(db, job.id, "w", lease=30) is None  # backoff not over
-    time.sleep(0.15)
+    assert failed_once.next_run_at is not None and failed_once.next_run_at > utcnow() - timedelta(
+        seconds=5
+    )
+    with db.session() as session:
+        session.execute(
+            update(Job).where(Job.id == job.id).values(next_run_at=utcnow() - timedelta(seconds=1))
+        )
     again = store.claim(db, job.id, "w", lease=30)
     assert again is not None
     execute(db, settings, again, lease=30)
@@ -176,7 +189,7 @@ def test_cancel_and_retry(db: Database, settings: Settings) -> None:
 
 def test_cancelling_a_running_job_stops_it_between_items(db: Database, settings: Settings) -> None:
     worker = EmbeddedWorker(
-        db, settings, JobSettings(lease_seconds=0.6, poll_seconds=0.05), threads=1
+        db, settings, JobSettings(lease_seconds=1.5, poll_seconds=0.05), threads=1
     )
     worker.start()
     try:
@@ -210,10 +223,10 @@ def test_reap_settles_abandoned_jobs(db: Database) -> None:
     cancelled = jobs.submit(db, "test.noop", {}, max_attempts=3, queue=QUEUE)
     exhausted = jobs.submit(db, "test.noop", {}, max_attempts=1, queue=QUEUE)
     for job in (cancelled, exhausted):
-        assert store.claim(db, job.id, "gone", lease=0.05) is not None
+        assert store.claim(db, job.id, "gone", lease=30) is not None
+        _expire_lease(db, job.id)
     with db.session() as session:
         session.get(Job, cancelled.id).cancel_requested = True  # type: ignore[union-attr]
-    time.sleep(0.1)
     store.reap(db)
     assert jobs.get(db, cancelled.id).status == "cancelled"
     gone = jobs.get(db, exhausted.id)
@@ -240,7 +253,7 @@ def test_run_batch_resumes_after_a_crash_without_duplicates(
     from shuzhi.jobs.context import JobContext
 
     job = jobs.submit(db, "test.sleepy_batch", {"items": 25, "batch": 10}, queue=QUEUE)
-    first = store.claim(db, job.id, "worker-a", lease=0.3)
+    first = store.claim(db, job.id, "worker-a", lease=30)
     assert first is not None
     ctx = JobContext(db, settings, first)
     keys = [f"item-{i:05d}" for i in range(25)]
@@ -253,7 +266,7 @@ def test_run_batch_resumes_after_a_crash_without_duplicates(
     with pytest.raises(RuntimeError):
         ctx.run_batch(keys, explode_at_15, size=10)
     assert len(_item_keys(db, job.id)) == 10  # the first chunk only; the second rolled back
-    time.sleep(0.4)
+    _expire_lease(db, job.id)
     second = store.claim(db, job.id, "worker-b", lease=30)
     assert second is not None
     execute(db, settings, second, lease=30)

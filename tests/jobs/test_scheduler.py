@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ from shuzhi.jobs.queue import DatabaseQueue
 from shuzhi.jobs.scheduler import Maintenance, acquire, sync_schedules, tick
 from shuzhi.jobs.settings import JobSettings
 from shuzhi.storage.db import Database, utcnow
-from shuzhi.storage.models import Job, JobSchedule
+from shuzhi.storage.models import Job, JobLease, JobSchedule
 
 QUEUE = DatabaseQueue()
 
@@ -86,10 +85,11 @@ def test_disabled_schedules_do_not_fire(db: Database, declared: None) -> None:
 
 
 def test_leader_lease_is_exclusive_until_it_expires(db: Database) -> None:
-    assert acquire(db, "scheduler", "a", ttl=0.3)
-    assert not acquire(db, "scheduler", "b", ttl=0.3)
-    assert acquire(db, "scheduler", "a", ttl=0.3)  # renewal
-    time.sleep(0.4)
+    assert acquire(db, "scheduler", "a", ttl=30)
+    assert not acquire(db, "scheduler", "b", ttl=30)
+    assert acquire(db, "scheduler", "a", ttl=30)  # renewal
+    with db.session() as session:
+        session.execute(update(JobLease).values(lease_until=utcnow() - timedelta(seconds=1)))
     assert acquire(db, "scheduler", "b", ttl=30)
     assert not acquire(db, "scheduler", "a", ttl=30)
 
@@ -127,10 +127,11 @@ def test_a_message_lost_at_submit_is_resent_by_the_leader(db: Database) -> None:
     assert jobs.get(db, job.id).status == "queued"
 
     up = _RecordingQueue()
-    maintenance = Maintenance(db, up, JobSettings(resend_seconds=0.2), "leader")
+    maintenance = Maintenance(db, up, JobSettings(resend_seconds=60), "leader")
     maintenance.once()
     assert up.sent == []  # its first message is not yet overdue
-    time.sleep(0.3)
+    with db.session() as session:
+        session.execute(update(Job).values(enqueued_at=utcnow() - timedelta(seconds=61)))
     maintenance.once()
     maintenance.once()
     assert up.sent == [job.id]  # sent once, then marked as sent

@@ -161,37 +161,41 @@ def _claimable(now: datetime) -> Any:
 
 def claim(db: Database, job_id: int, worker: str, lease: float) -> Claim | None:
     """Take ``job_id`` if it is due, or running under an expired lease; ``None`` otherwise."""
-    now = utcnow()
     with db.session() as session:
-        result = session.execute(
-            update(Job)
-            .where(Job.id == job_id, _claimable(now))
-            .values(
-                status=RUNNING,
-                locked_by=worker,
-                lease_until=now + timedelta(seconds=lease),
-                attempts=Job.attempts + 1,
-                started_at=func.coalesce(Job.started_at, now),
-            )
-            .execution_options(synchronize_session=False)
+        return _take(session, job_id, worker, lease)
+
+
+def _take(session: Session, job_id: int, worker: str, lease: float) -> Claim | None:
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, _claimable(now))
+        .values(
+            status=RUNNING,
+            locked_by=worker,
+            lease_until=now + timedelta(seconds=lease),
+            attempts=Job.attempts + 1,
+            started_at=func.coalesce(Job.started_at, now),
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        job = load(session, job_id)
-        return Claim(
-            job.id, job.kind, dict(job.params or {}), job.attempts, worker, job.progress_done
-        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    job = load(session, job_id)
+    return Claim(job.id, job.kind, dict(job.params or {}), job.attempts, worker, job.progress_done)
 
 
 def claim_next(db: Database, worker: str, lease: float, *, batch: int = 8) -> Claim | None:
     """The oldest claimable job, taken atomically; ``None`` when the queue is empty."""
-    now = utcnow()
+    query = select(Job.id).where(_claimable(utcnow())).order_by(Job.id)
+    if db.dialect == "postgresql":
+        # Lock one row and take it in the same transaction; other workers skip it rather than
+        # queue behind us, so N workers claim N different jobs at once.
+        with db.session() as session:
+            job_id = session.scalar(query.limit(1).with_for_update(skip_locked=True))
+            return None if job_id is None else _take(session, job_id, worker, lease)
     with db.session() as session:
-        query = select(Job.id).where(_claimable(now)).order_by(Job.id).limit(batch)
-        if db.dialect == "postgresql":
-            # Other workers skip the rows we are looking at instead of queueing behind them.
-            query = query.with_for_update(skip_locked=True)
-        candidates = list(session.scalars(query))
+        candidates = list(session.scalars(query.limit(batch)))
     for job_id in candidates:
         claimed = claim(db, job_id, worker, lease)
         if claimed is not None:
