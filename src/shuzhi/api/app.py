@@ -8,6 +8,7 @@ from shuzhi import __version__
 from shuzhi.api.errors import install_error_handlers
 from shuzhi.api.routes import data as data_routes
 from shuzhi.api.routes import health
+from shuzhi.api.routes import hotline as hotline_routes
 from shuzhi.api.routes import jobs as jobs_routes
 from shuzhi.api.routes import models as models_routes
 from shuzhi.api.routes import openai_compat as openai_routes
@@ -37,4 +38,5 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(scenario_routes.router)
     app.include_router(openai_routes.router)
     app.include_router(models_routes.router)
+    app.include_router(hotline_routes.router)
     return app

@@ -46,6 +46,8 @@ class Dispatcher:
     threshold: float = DEFAULT_THRESHOLD
     model_step: ModelStep | None = None
     similar: SimilarCases | None = None
+    # The model is asked only when the classifier is less sure than this (saves model calls).
+    model_below: float = 0.9
 
     def dispatch_many(self, texts: Sequence[str]) -> list[Dispatch]:
         """Dispatch a batch of masked texts; the classifier runs once over all of them."""
@@ -55,7 +57,7 @@ class Dispatcher:
     def _decide(self, text: str, top: list[tuple[str, float]]) -> Dispatch:
         category, confidence = top[0]
         mode, model, reason = "offline", self.classifier.manifest.name, ""
-        if self.model_step is not None:
+        if self.model_step is not None and confidence < self.model_below:
             combined = self._with_model(text, top)
             if combined is not None:
                 (category, confidence), choice = combined

@@ -50,12 +50,22 @@ class UrgencyRules(BaseModel):
     high: list[str] = []
 
 
+class Citation(BaseModel):
+    article: str
+    summary: str
+
+
 class RulesFile(BaseModel):
     source: str
     deadlines: DeadlineRules
     types: list[TypeRule]
     default_type: str = "help"
     urgency: UrgencyRules = UrgencyRules()
+    citations: dict[str, Citation] = {}
+
+    @property
+    def title(self) -> str:
+        return self.source.split("(")[0]
 
 
 class DutyFile(BaseModel):

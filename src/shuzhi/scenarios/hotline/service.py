@@ -25,7 +25,7 @@ from shuzhi.scenarios.hotline.classifier import (
     train,
     training_text,
 )
-from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
+from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD, Dispatcher, SimilarCases
 from shuzhi.scenarios.hotline.importing import BEIJING, import_file
 from shuzhi.scenarios.hotline.records import Order
 from shuzhi.storage.db import Database
@@ -99,17 +99,34 @@ def run_batch(
     job_id: int | None = None,
     actor: str = "system",
     progress: Progress | None = None,
+    use_model: bool = True,
 ) -> BatchResult:
     """The whole batch; with ``db`` the orders and review tasks are stored (idempotently)."""
     if not 0.0 <= threshold <= 1.0:
         raise InvalidInput(f"置信度阈值应在 0 到 1 之间，收到 {threshold}")
     classifier = classifier_for(model_store(settings), history)
     job = BatchJob(classifier, threshold=threshold)
+    if db is not None and use_model:
+        job.dispatcher = _model_dispatcher(job, settings, db, history)
     store = None
     if db is not None:
         store = lambda result: store_orders(db, result, job_id=job_id, actor=actor)  # noqa: E731
     kwargs = {"progress": progress} if progress else {}
     return job.run(Path(input_path), out_dir, store=store, **kwargs)
+
+
+def _model_dispatcher(
+    job: BatchJob, settings: Settings, db: Database, history: Path | None
+) -> Dispatcher | None:
+    """A dispatcher that also asks the model base, when a chat endpoint is configured."""
+    from shuzhi.gateway import Gateway
+    from shuzhi.scenarios.hotline.model_step import GatewayModelStep
+
+    gateway = Gateway(db, settings)
+    if not gateway.available():
+        return job.dispatcher
+    similar = SimilarCases(job.classifier, *load_history(history)) if history else None
+    return Dispatcher(job.classifier, job.rules, job.threshold, GatewayModelStep(gateway), similar)
 
 
 def _existing_codes(session: Session, codes: Sequence[str]) -> set[str]:

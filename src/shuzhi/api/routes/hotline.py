@@ -1,0 +1,217 @@
+"""``/api/hotline``: start the batch job, read work orders, draft and check replies."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from shuzhi import jobs
+from shuzhi.api.deps import DbSession, get_settings, require
+from shuzhi.config import Settings
+from shuzhi.errors import InvalidInput, NotFound
+from shuzhi.platform.audit import audit
+from shuzhi.platform.identity import Principal
+from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
+from shuzhi.scenarios.hotline.jobs import KIND
+from shuzhi.scenarios.hotline.reply import check_reply, draft_reply
+from shuzhi.scenarios.hotline.rules import load_rules
+from shuzhi.storage.models import Job, WorkOrder
+
+router = APIRouter(prefix="/api/hotline", tags=["hotline"])
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+_SAFE = re.compile(r"[^\w.\-]+")
+MAX_UPLOAD = 200 * 1024 * 1024
+
+
+class BatchStarted(BaseModel):
+    job_id: int
+    status: str
+
+
+class WorkOrderPublic(BaseModel):
+    code: str
+    title: str
+    text: str
+    requester: str | None
+    received_at: datetime | None
+    location: dict[str, Any]
+    category: str | None
+    handling_unit: str | None
+    order_type: str | None
+    urgency: str
+    deadline: str | None
+    confidence: float | None
+    status: str
+    decided_by: str
+    mode: str
+    model: str | None
+    sources: list[dict[str, Any]]
+    details: dict[str, Any]
+    reply: str | None
+    reply_status: str | None
+
+    @classmethod
+    def of(cls, row: WorkOrder) -> WorkOrderPublic:
+        return cls(
+            code=row.code,
+            title=row.title,
+            text=row.text,
+            requester=row.requester_masked,
+            received_at=row.received_at,
+            location=row.location,
+            category=row.category,
+            handling_unit=row.handling_unit,
+            order_type=row.order_type,
+            urgency=row.urgency,
+            deadline=row.deadline.isoformat() if row.deadline else None,
+            confidence=row.confidence,
+            status=row.status,
+            decided_by=row.decided_by,
+            mode=row.mode,
+            model=row.model,
+            sources=row.sources,
+            details=row.details,
+            reply=row.reply,
+            reply_status=row.reply_status,
+        )
+
+
+class ReplyCheckIn(BaseModel):
+    message: str = Field(min_length=1, description="市民留言原文")
+    reply: str = Field(min_length=1, description="答复意见")
+    received_at: datetime | None = None
+    replied_at: datetime | None = None
+
+
+async def _save_upload(upload: UploadFile, folder: Path) -> Path:
+    data = await upload.read()
+    if not data:
+        raise InvalidInput(f"上传的文件 {upload.filename} 是空的")
+    if len(data) > MAX_UPLOAD:
+        raise InvalidInput("上传文件超过 200 MB", hint="请拆分后分批上传")
+    name = _SAFE.sub("_", Path(upload.filename or "upload.csv").name)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Named by content, so the same upload twice is one file and yields the same order codes.
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:10]}-{name}"
+    path.write_bytes(data)
+    return path
+
+
+@router.post("/batches", response_model=BatchStarted, status_code=202)
+async def start_batch(
+    session: DbSession,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("workorder.write")],
+    file: Annotated[UploadFile, File(description="市民留言（.xlsx 或 .csv）")],
+    history: Annotated[UploadFile | None, File(description="带分类的历史工单")] = None,
+    threshold: Annotated[float, Form(ge=0, le=1)] = DEFAULT_THRESHOLD,
+) -> BatchStarted:
+    """Start the hotline batch job on an uploaded file; follow it at ``/api/jobs/{job_id}``."""
+    uploads = settings.data_dir / "hotline" / "uploads"
+    params: dict[str, Any] = {
+        "input": str(await _save_upload(file, uploads)),
+        "threshold": threshold,
+        "actor": principal.name,
+    }
+    if history is not None and history.filename:
+        params["history"] = str(await _save_upload(history, uploads))
+    job = jobs.submit(session, KIND, params, created_by=principal.name)
+    audit(session, "hotline.batch.submit", actor=principal.name, target=f"job:{job.id}")
+    return BatchStarted(job_id=job.id, status=job.status)
+
+
+@router.get("/batches/{job_id}/report")
+def batch_report(
+    job_id: int,
+    session: DbSession,
+    _principal: Annotated[Principal, require("workorder.read")],
+) -> FileResponse:
+    """The job's standalone HTML report (opens with no internet)."""
+    job = session.get(Job, job_id)
+    outputs = (job.result or {}).get("outputs", {}) if job is not None and job.kind == KIND else {}
+    if "report" not in outputs:
+        raise NotFound(f"热线批处理任务 {job_id} 没有报告", hint="任务完成后再查看")
+    return FileResponse(outputs["report"], media_type="text/html")
+
+
+@router.get("/workorders", response_model=list[WorkOrderPublic])
+def list_workorders(
+    session: DbSession,
+    _principal: Annotated[Principal, require("workorder.read")],
+    status: str | None = None,
+    job_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[WorkOrderPublic]:
+    query = select(WorkOrder).order_by(WorkOrder.id)
+    if status:
+        query = query.where(WorkOrder.status == status)
+    if job_id is not None:
+        query = query.where(WorkOrder.job_id == job_id)
+    rows = session.scalars(query.limit(limit).offset(offset))
+    return [WorkOrderPublic.of(r) for r in rows]
+
+
+def _order(session: DbSession, code: str) -> WorkOrder:
+    row = session.scalar(select(WorkOrder).where(WorkOrder.code == code))
+    if row is None:
+        raise NotFound(f"没有工单 {code}", hint="用 GET /api/hotline/workorders 查看工单编号")
+    return row
+
+
+@router.get("/workorders/{code}", response_model=WorkOrderPublic)
+def get_workorder(
+    code: str, session: DbSession, _principal: Annotated[Principal, require("workorder.read")]
+) -> WorkOrderPublic:
+    return WorkOrderPublic.of(_order(session, code))
+
+
+@router.post("/workorders/{code}/reply-draft", response_model=WorkOrderPublic)
+def draft_workorder_reply(
+    code: str, session: DbSession, principal: Annotated[Principal, require("workorder.write")]
+) -> WorkOrderPublic:
+    """Draft a reply (offline template with cited rules), stored pending a person's approval."""
+    row = _order(session, code)
+    draft = draft_reply(
+        title=row.title,
+        text=row.text,
+        requester=row.requester_masked,
+        handling_unit=row.handling_unit or "承办单位",
+        order_type=row.order_type or "help",
+        rules=load_rules(),
+    )
+    row.reply, row.reply_status = draft.labelled_text, draft.status
+    row.details = {
+        **row.details,
+        "reply_draft": {
+            "mode": draft.mode,
+            "model": draft.model,
+            "sources": draft.sources,
+            "by": "ai",
+        },
+    }
+    audit(session, "hotline.reply.draft", actor=principal.name, target=code, mode=draft.mode)
+    return WorkOrderPublic.of(row)
+
+
+@router.post("/reply-check")
+def reply_check(
+    body: ReplyCheckIn, _principal: Annotated[Principal, require("workorder.read")]
+) -> dict[str, Any]:
+    """Flag a reply that misses a demand, promises nothing concrete, or came after the deadline."""
+    result = check_reply(
+        body.message,
+        body.reply,
+        rules=load_rules(),
+        received_at=body.received_at,
+        replied_at=body.replied_at,
+    )
+    return result.as_dict()

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from shuzhi.errors import InvalidInput
+from shuzhi.scenarios.hotline.extract import (
+    classify_type,
+    classify_urgency,
+    extract_demands,
+    extract_location,
+)
+from shuzhi.scenarios.hotline.rules import load_rules
+
+RULES = load_rules()
+
+
+def test_deadline_counts_working_days_across_national_day() -> None:
+    # Friday 2019-09-27 (Beijing); Sunday 29 Sept was a make-up working day, 1-7 Oct holidays.
+    received = datetime(2019, 9, 27, 2, 0, tzinfo=UTC)
+    deadline = RULES.deadline(received, "help", "normal")
+    assert deadline.due == date(2019, 10, 10)
+    assert deadline.working_days == 5
+    assert "第二十四条" in deadline.basis and "济南市12345市民服务热线条例" in deadline.basis
+
+
+def test_urgent_orders_use_the_local_rule_and_say_it_is_not_statutory() -> None:
+    deadline = RULES.deadline(datetime(2019, 9, 27, 2, 0, tzinfo=UTC), "help", "urgent")
+    assert deadline.due == date(2019, 9, 29)
+    assert "本地工作规范" in deadline.basis
+
+
+def test_deadline_without_a_receipt_time_is_flagged() -> None:
+    deadline = RULES.deadline(None, "complaint", "normal")
+    assert deadline.due is None and deadline.warnings
+
+
+def test_duty_list_maps_categories_and_falls_back_to_a_person() -> None:
+    assert RULES.handling_unit("劳动和社会保障") == "市人力资源和社会保障局"
+    assert "人工" in RULES.handling_unit("没有这个分类")
+
+
+def test_bad_rules_files_are_reported(tmp_path: Path) -> None:
+    broken = tmp_path / "rules.yaml"
+    broken.write_text("source: x\ndeadlines: {default: {working_days: 五}}\ntypes: []\n", "utf-8")
+    with pytest.raises(InvalidInput, match="working_days"):
+        load_rules(broken)
+    broken.write_text("source: [unclosed\n", "utf-8")
+    with pytest.raises(InvalidInput, match="YAML"):
+        load_rules(broken)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("A市A3区联丰路米兰春天G2栋320", {"city": "A市", "district": "A3区", "road": "联丰路"}),
+        ("A2区暮云街道云塘社区", {"district": "A2区", "street": "暮云街道", "estate": "云塘社区"}),
+        ("A市A5区红星小区停水", {"city": "A市", "district": "A5区", "estate": "红星小区"}),
+        ("位于书院路主干道", {"road": "书院路"}),
+        ("我想问一下社保的事", {}),
+    ],
+)
+def test_location(text: str, expected: dict[str, str]) -> None:
+    assert extract_location(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        ("", "举报某工厂夜间偷排废水", "report"),
+        ("投诉出租车", "司机态度恶劣还乱收费", "complaint"),
+        ("", "建议增设公交线路", "suggestion"),
+        ("", "请问公积金怎么提取？", "consultation"),
+        ("", "小区路灯坏了一个月", "help"),
+    ],
+)
+def test_order_type(title: str, text: str, expected: str) -> None:
+    assert classify_type(title, text, RULES) == expected
+
+
+def test_urgency() -> None:
+    assert classify_urgency("楼道里有燃气泄漏的味道", RULES) == "urgent"
+    assert classify_urgency("停水两天了", RULES) == "high"
+    assert classify_urgency("路灯不亮", RULES) == "normal"
+
+
+def test_demands_are_the_sentences_that_ask() -> None:
+    text = "我家楼下餐馆油烟很大。已经持续半年。希望有关部门尽快处理！请问油烟标准是多少？"
+    assert extract_demands(text) == ["希望有关部门尽快处理！", "请问油烟标准是多少？"]
