@@ -106,3 +106,10 @@ def test_mask_for_display(text: str, shown: str) -> None:
 def test_mask_for_display_keeps_the_rest() -> None:
     text = "市民（电话13812345678）反映：12345转办。"
     assert mask_for_display(text) == "市民（电话138****5678）反映：12345转办。"
+
+
+def test_vault_repr_leaks_no_values() -> None:
+    _, vault = mask(f"身份证{ID}，电话13812345678")
+    shown = repr(vault) + str(vault)
+    assert ID not in shown and "13812345678" not in shown
+    assert "〔手机号1〕" in shown

@@ -52,11 +52,12 @@ def _value_key(span: PiiSpan) -> str:
     return f"{span.label}:{value}"
 
 
-@dataclass
+@dataclass(repr=False)
 class Vault:
     """Placeholders and the values they stand for, kept for one conversation.
 
-    Never send a vault to a model or write it to a log: it holds the personal data itself.
+    Never send a vault to a model or write it to a log: it holds the personal data itself (its
+    ``repr`` shows only the placeholders, so an accidental log line leaks nothing).
     """
 
     values: dict[str, str] = field(default_factory=dict)
@@ -65,6 +66,9 @@ class Vault:
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def __repr__(self) -> str:
+        return f"Vault({', '.join(self.values)})"
 
     def placeholder_for(self, span: PiiSpan) -> str:
         """The placeholder for ``span``'s value, creating the next numbered one if new."""
