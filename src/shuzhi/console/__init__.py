@@ -18,6 +18,11 @@ def mount(app: FastAPI) -> None:
     """Add the console's routes, static files and HTML error pages to ``app``."""
     from shuzhi.console import area_pages, auth_pages, platform_pages
     from shuzhi.console.web import HERE, console_error_handler
+    from shuzhi.gateway.keys import secret_key
+    from shuzhi.platform.oidc import OIDCSettings, client_from_env
+
+    enabled = OIDCSettings().enabled
+    app.state.oidc = client_from_env(secret_key(app.state.settings)) if enabled else None
 
     app.include_router(auth_pages.router)
     app.include_router(platform_pages.router)

@@ -6,14 +6,14 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from shuzhi.api.deps import SESSION_COOKIE, DbSession, client_ip, login_session
 from shuzhi.api.routes.platform import set_session_cookie
 from shuzhi.console.i18n import LANGUAGES
 from shuzhi.console.web import LANG_COOKIE, NAV, page, redirect, render
 from shuzhi.errors import ShuzhiError
-from shuzhi.platform import accounts, sessions
+from shuzhi.platform import accounts, oidc, sessions
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.models import User
 
@@ -33,7 +33,7 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 
 def _oidc_enabled(request: Request) -> bool:
-    return getattr(request.app.state, "oidc", None) is not None
+    return request.app.state.oidc is not None
 
 
 @router.post("/login")
@@ -76,6 +76,42 @@ def switch_language(lang: str, request: Request) -> Response:
     response = redirect(_safe_next(path))
     if lang in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+OIDC_COOKIE = "shuzhi_oidc"
+
+
+def _oidc_redirect_uri(request: Request) -> str:
+    return str(request.url_for("oidc_callback"))
+
+
+@router.get("/oidc/login")
+def oidc_login(request: Request) -> Response:
+    client = request.app.state.oidc
+    if client is None:
+        return redirect("/console/login")
+    url, cookie = client.start(_oidc_redirect_uri(request))
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(OIDC_COOKIE, cookie, max_age=600, httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/oidc/callback", name="oidc_callback")
+def oidc_callback(
+    request: Request, session: DbSession, code: str = "", state: str = "", error: str = ""
+) -> Response:
+    client = request.app.state.oidc
+    if client is None or error or not code:
+        message = f"统一身份认证未完成：{error or '缺少授权码'}"
+        return render(request, "login.html", {"error": message, "next": "/console/"}, 401)
+    claims = client.finish(code, state, request.cookies.get(OIDC_COOKIE, ""),
+                           _oidc_redirect_uri(request))  # fmt: skip
+    user = oidc.sign_in_user(session, claims, client.settings, client_ip(request))
+    _, token = sessions.start_session(session, user, client_ip(request), method="oidc")
+    response = redirect("/console/")
+    set_session_cookie(response, request, token)
+    response.delete_cookie(OIDC_COOKIE)
     return response
 
 
