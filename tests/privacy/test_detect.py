@@ -129,3 +129,19 @@ def test_local_landline_after_a_phone_word(text: str, value: str) -> None:
 @pytest.mark.parametrize("text", ["电话费86081234元", "热线12345", "电话2019年", "房号86081234"])
 def test_local_landline_needs_the_word_and_a_phone_shape(text: str) -> None:
     assert detect(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("咨询电话：0735-2178591、2178592。", ["0735-2178591", "2178592"]),
+        ("联系电话：3322792、3322793", ["3322792", "3322793"]),
+        ("0531-86081234或86081235", ["0531-86081234", "86081235"]),
+    ],
+)
+def test_second_local_number_in_a_list(text: str, values: list[str]) -> None:
+    assert [s.value for s in detect(text)] == values
+
+
+def test_list_of_plain_numbers_is_not_a_phone_list() -> None:
+    assert detect("文号第2178591、2178592号") == []

@@ -69,12 +69,18 @@ _LANDLINE = (
     + _NOT_AMOUNT
 )
 # A local number without its area code is only taken right after a word that announces a phone.
+_PHONE_WORDS = "电话|座机|固话|传真|热线|分机|办公室"
 _LOCAL_LANDLINE = (
-    r"(?:电话|座机|固话|传真|热线|分机|办公室)"
+    rf"(?:{_PHONE_WORDS})"
     + _LEAD
     + r"(?P<value>(?<![0-9A-Za-z])[2-9]\d{6,7})"
     + _CLOSE
     + _NOT_AMOUNT
+)
+# A second local number listed after a full or an announced one: 0735-2178591、2178592.
+_LISTED_LOCAL = (
+    rf"(?:(?:{_PHONE_WORDS}){_LEAD}|(?<![0-9A-Za-z]){_AREA}[ -]?)[2-9]\d{{6,7}}[、/或]\s?"
+    r"(?P<value>[2-9]\d{6,7})" + _CLOSE + _NOT_AMOUNT
 )
 _LANDLINE_PARTS = re.compile(rf"[(（]?(?P<area>{_AREA})[)）]?[ -]?(?P<local>\d+)")
 _PLATE = rf"(?=[{PLATE_PROVINCES}])(?<![A-Za-z0-9])" + PLATE_PATTERN + r"(?![A-Za-z0-9])"
@@ -146,6 +152,7 @@ def builtin_rules() -> list[Rule]:
         Rule(PiiKind.MOBILE, re.compile(_MOBILE), in_zones=True),
         Rule(PiiKind.LANDLINE, re.compile(_LANDLINE), _landline_ok, in_zones=True),
         Rule(PiiKind.LANDLINE, re.compile(_LOCAL_LANDLINE)),
+        Rule(PiiKind.LANDLINE, re.compile(_LISTED_LOCAL)),
         Rule(PiiKind.PLATE, re.compile(_PLATE)),
         Rule(PiiKind.PASSPORT, re.compile(_PASSPORT)),
     ]
