@@ -17,7 +17,8 @@ import duckdb
 
 from shuzhi.dataofficer import sensitive
 from shuzhi.dataofficer.engine import connect
-from shuzhi.dataofficer.sqlrules import date_value, is_blank, mask_sql, quote
+from shuzhi.dataofficer.sqlrules import FieldKind, date_value, is_blank, mask_sql, quote
+from shuzhi.privacy import mask_for_display
 
 SAMPLE_ROWS = 5_000
 TOP_VALUES = 5
@@ -105,7 +106,7 @@ def _sample_pass(con: duckdb.DuckDBPyConnection, name: str, position: int) -> Co
     col.patterns = _patterns(con, name)
     shown = mask_sql(col.pii_kind, quote(name)) if col.pii_kind else quote(name)
     col.sample = [
-        str(r[0])
+        shown_text(col.pii_kind, r[0])
         for r in con.execute(
             f"SELECT {shown} FROM {SAMPLE} WHERE NOT {is_blank(quote(name))} LIMIT 5"
         ).fetchall()
@@ -197,4 +198,10 @@ def _top_values(con: duckdb.DuckDBPyConnection, col: ColumnProfile) -> list[tupl
         f"SELECT {shown}, n FROM (SELECT {c} AS v, count(*) AS n FROM {TABLE} "
         f"WHERE NOT {is_blank(c)} GROUP BY v ORDER BY n DESC, v LIMIT {TOP_VALUES})"
     ).fetchall()
-    return [(str(v), int(n)) for v, n in rows if n > 1]
+    return [(shown_text(col.pii_kind, v), int(n)) for v, n in rows if n > 1]
+
+
+def shown_text(kind: str | None, value: object) -> str:
+    """Free text passes the platform's masker too, which knows more number shapes than SQL."""
+    text = "" if value is None else str(value)
+    return mask_for_display(text) if kind == FieldKind.TEXT_WITH_PII else text

@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 
 from shuzhi.dataofficer.engine import ROW_NUMBER, connect
-from shuzhi.dataofficer.profile import ColumnProfile, DatasetProfile
+from shuzhi.dataofficer.profile import ColumnProfile, DatasetProfile, shown_text
 from shuzhi.dataofficer.sqlrules import (
     FieldKind,
     date_value,
@@ -263,4 +263,9 @@ def _failing_rows(
         f"WHERE {failing_condition(rule)} ORDER BY {ROW_NUMBER} LIMIT {int(limit)}"
     )
     headers = [d[0] for d in cur.description or []]
-    return [dict(zip(headers, row, strict=True)) for row in cur.fetchall()]
+    rows = [dict(zip(headers, row, strict=True)) for row in cur.fetchall()]
+    for row in rows:
+        for name, value in row.items():
+            if masks.get(name) == FieldKind.TEXT_WITH_PII and value is not None:
+                row[name] = shown_text(FieldKind.TEXT_WITH_PII, value)
+    return rows

@@ -25,8 +25,8 @@ from shuzhi.dataofficer.sqlrules import (
     phone_valid,
     plate_valid,
     quote,
-    text_has_pii,
 )
+from shuzhi.privacy import count_pii
 
 
 class Grade(StrEnum):
@@ -145,20 +145,23 @@ def _matched_word(kind: FieldKind, column: str) -> str:
 def _text_with_pii(
     con: duckdb.DuckDBPyConnection, table: str, name: str, filled: int
 ) -> Detection | None:
+    """Free text carrying phone numbers, ID numbers or cards, found by the platform's detector."""
     if filled == 0:
         return None
     c = quote(name)
-    row = con.execute(
-        f"SELECT count(*) FILTER (WHERE {text_has_pii(c)}), avg(length({c})) "
-        f"FROM {table} WHERE NOT {is_blank(c)}"
-    ).fetchone()
-    if not row or not row[0] or (row[1] or 0) < 15:
+    texts = [
+        str(r[0])
+        for r in con.execute(
+            f"SELECT {c} FROM {table} WHERE NOT {is_blank(c)} AND length({c}) >= 15"
+        ).fetchall()
+    ]
+    hits = sum(1 for t in texts if any(count_pii(t).values()))
+    if not hits:
         return None
-    share = row[0] / filled
     return Detection(
         FieldKind.TEXT_WITH_PII.value,
-        round(share, 4),
-        [f"抽样 {filled} 条文本中 {row[0]} 条夹带手机号或身份证号"],
+        round(hits / filled, 4),
+        [f"抽样 {filled} 条文本中 {hits} 条夹带电话、身份证号等个人信息"],
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from shuzhi.config import Settings
 from shuzhi.dataofficer import ask as asking
 from shuzhi.dataofficer.catalogue import CatalogueDrafter, draft_entry
-from shuzhi.dataofficer.profile import DatasetProfile, profile_parquet
+from shuzhi.dataofficer.profile import DatasetProfile, profile_parquet, shown_text
 from shuzhi.dataofficer.quality import Rule, check_rule, propose_rules, run_rules
 from shuzhi.dataofficer.sensitive import Grade, propose_grade
 from shuzhi.dataofficer.sources import LoadedTable, load_database_table, load_file
@@ -566,21 +566,37 @@ def clearance_of(principal: Principal) -> Grade:
 
 def views_for(session: Session, principal: Principal) -> dict[str, asking.TableView]:
     """The datasets ``principal`` may ask about, each masked above the principal's clearance."""
-    clearance = clearance_of(principal)
-    views = {}
-    for dataset in list_datasets(session, principal.visible_departments("data.ask")):
-        masked: dict[str, str] = {}
-        hidden: list[str] = []
-        for f in fields_of(session, dataset.id):
-            grade = effective_grade(f)
-            if grade is Grade.CORE:
-                hidden.append(f.name)
-            elif grade.rank > clearance.rank:
-                masked[f.name] = f.kind or "custom"
-        views[dataset.name] = asking.TableView(
-            Path(dataset.storage_path), masked, hidden, dataset.title, list(dataset.columns)
-        )
-    return views
+    visible = list_datasets(session, principal.visible_departments("data.ask"))
+    return {d.name: view_of(session, d, clearance_of(principal)) for d in visible}
+
+
+def view_of(session: Session, dataset: Dataset, clearance: Grade) -> asking.TableView:
+    """The dataset as seen with ``clearance``: fields graded above it masked, core ones hidden."""
+    masked: dict[str, str] = {}
+    hidden: list[str] = []
+    for f in fields_of(session, dataset.id):
+        grade = effective_grade(f)
+        if grade is Grade.CORE and clearance is not Grade.CORE:
+            hidden.append(f.name)
+        elif grade.rank > clearance.rank:
+            masked[f.name] = f.kind or "custom"
+    path = Path(dataset.storage_path)
+    return asking.TableView(path, masked, hidden, dataset.title, list(dataset.columns))
+
+
+def preview(
+    session: Session, settings: Settings, dataset: Dataset, principal: Principal, limit: int = 20
+) -> tuple[list[str], list[list[Any]]]:
+    """The first rows as ``principal`` may see them (the masked view of a lower grade)."""
+    view = view_of(session, dataset, clearance_of(principal))
+    sql = f"SELECT * FROM {dataset.name} LIMIT {int(limit)}"
+    views = {dataset.name: view}
+    columns, rows, _ = asking.run_select(sql, views, datasets_dir(settings), max_rows=limit)
+    texts = [i for i, c in enumerate(columns) if view.masked.get(c) == "text_with_pii"]
+    for row in rows:
+        for i in texts:
+            row[i] = shown_text("text_with_pii", row[i]) if row[i] is not None else None
+    return columns, rows
 
 
 def ask(

@@ -199,10 +199,15 @@ def mask_sql(kind: str, expr: str) -> str:
 
 
 def mask_text_sql(expr: str) -> str:
-    """Mask mobile numbers and ID numbers wherever they appear inside free text."""
+    """Mask ID numbers, mobile numbers and landlines wherever they appear inside free text.
+
+    The SQL form serves masked views; displayed rows also pass ``shuzhi.privacy``'s masker.
+    """
     ids = (
         f"regexp_replace({expr}, '(^|\\D)(\\d{{6}})\\d{{8}}(\\d{{3}}[\\dXx])(\\D|$)', "
         f"'\\1\\2********\\3\\4', 'g')"
     )
     mobile = "'(^|\\D)(1[3-9]\\d)\\d{4}(\\d{4})(\\D|$)'"
-    return f"regexp_replace({ids}, {mobile}, '\\1\\2****\\3\\4', 'g')"
+    phones = f"regexp_replace({ids}, {mobile}, '\\1\\2****\\3\\4', 'g')"
+    landline = "'(^|\\D)(0\\d{2,3}[-－]?)\\d{3,4}(\\d{4})(\\D|$)'"
+    return f"regexp_replace({phones}, {landline}, '\\1\\2***\\3\\4', 'g')"

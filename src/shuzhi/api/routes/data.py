@@ -265,6 +265,20 @@ def get_dataset(
     }
 
 
+@router.get("/datasets/{ref}/rows")
+def preview_rows(
+    ref: str,
+    session: DbSession,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("data.read")],
+    limit: int = 20,
+) -> dict[str, Any]:
+    """The first rows, with fields above the caller's clearance masked."""
+    dataset = _dataset(session, ref, principal, "data.read")
+    columns, rows = service.preview(session, settings, dataset, principal, min(limit, 200))
+    return {"columns": columns, "rows": rows}
+
+
 @router.post("/datasets/{ref}/profile")
 def profile_dataset(
     ref: str, session: DbSession, principal: Annotated[Principal, require("data.manage")]
