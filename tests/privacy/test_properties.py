@@ -1,5 +1,6 @@
 """Property tests: masking is total, reversible, idempotent, and leaves nothing detectable."""
 
+import itertools
 import random
 
 from hypothesis import given, settings
@@ -60,3 +61,12 @@ def test_planted_items_are_found_and_restored(
 def test_unmask_never_raises(text: str) -> None:
     _, vault = mask("电话13812345678，身份证370102199001011231")
     vault.unmask(text)
+
+
+@given(noisy)
+def test_spans_are_ordered_and_disjoint(text: str) -> None:
+    spans = detect(text)
+    for span in spans:
+        assert text[span.start : span.end] == span.value and span.start < span.end
+    for left, right in itertools.pairwise(spans):
+        assert left.end <= right.start

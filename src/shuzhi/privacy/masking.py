@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from shuzhi.errors import InvalidInput
@@ -115,7 +115,7 @@ class Vault:
             ) from exc
 
 
-@cache
+@lru_cache(maxsize=256)
 def _echo_pattern(labels: frozenset[str]) -> re.Pattern[str]:
     alternatives = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
     return re.compile(
