@@ -131,6 +131,35 @@ async def latency(paths: dict[str, Callable[[], Awaitable[Any]]], n: int) -> dic
     return results
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def cpu_cost(
+    paths: dict[str, Callable[[], Awaitable[Any]]],
+    n: int,
+    pids: list[int],
+    flush: Callable[[], Any],
+) -> dict[str, float]:
+    """CPU milliseconds per request, summed over this process and the servers, in rotated blocks.
+
+    CPU time does not grow when other work on the machine delays a request, so on a busy machine
+    it shows the gateway's own cost more steadily than wall time does.
+    """
+    totals = dict.fromkeys(paths, 0.0)
+    rounds, names = 5, list(paths)
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            before = time.process_time() + sum(_cpu_seconds(p) for p in pids)
+            for _ in range(n // rounds):
+                await paths[name]()
+            await asyncio.to_thread(flush)
+            totals[name] += time.process_time() + sum(_cpu_seconds(p) for p in pids) - before
+    return {name: total * 1000 / (rounds * (n // rounds)) for name, total in totals.items()}
+
+
 async def stream_load(
     client: openai.AsyncOpenAI, model: str, clients: int, rounds: int
 ) -> tuple[float, int]:
@@ -185,6 +214,11 @@ async def main(args: argparse.Namespace) -> None:
     }
     results = await latency(paths, args.requests)
     report_latency(results, args.requests)
+    pids = [p.pid for p in servers if p.pid is not None]
+    cpu = await cpu_cost(paths, args.requests, pids, gateway.flush_usage)
+    print("CPU ms per request, all processes (overhead vs direct):")
+    for name, ms in cpu.items():
+        print(f"{name:10s} {ms:8.2f} ({ms - cpu['direct']:+.2f})")
 
     for name, client, model in (
         ("direct", direct, "deepseek-chat"),

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from shuzhi.api.deps import DbSession, get_settings, require
-from shuzhi.api.routes.openai_compat import get_gateway, release
+from shuzhi.api.routes.openai_compat import get_gateway
 from shuzhi.errors import ShuzhiError
 from shuzhi.gateway import Caller, ChatRequest, Gateway
 from shuzhi.gateway.registry import (
@@ -139,7 +139,7 @@ async def try_endpoint(
 ) -> TryResult:
     """Send one short question to this endpoint alone; reports the reply or the failure."""
     get_endpoint(session, name)
-    release(session)
+    session.commit()  # hold no transaction open during the model call
     gateway = get_gateway(request)
     gateway.refresh()
     return await try_one(gateway, name, principal.name)

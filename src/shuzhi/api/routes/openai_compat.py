@@ -16,12 +16,11 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
-from shuzhi.api.deps import DbSession, require
+from shuzhi.api.deps import get_db, get_principal, require
 from shuzhi.config import Settings
 from shuzhi.errors import InvalidInput, ShuzhiError
 from shuzhi.gateway import (
@@ -39,7 +38,24 @@ from shuzhi.storage.db import Database
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
-ModelUser = Annotated[Principal, require("model.use")]
+_check_model_use = require("model.use").dependency
+
+
+def model_user(request: Request) -> Principal:
+    """The caller, admitted with ``model.use``, authenticated in a transaction of its own.
+
+    Checking an API key writes its ``last_used_at``. Committing that at once, instead of holding
+    the request's session through the model call, keeps the SQLite write lock (or the PostgreSQL
+    row lock on the key) from blocking concurrent calls made with the same key.
+    """
+    with get_db(request).session() as session:
+        principal = get_principal(request, session)
+    checked: Principal = _check_model_use(principal)
+    return checked
+
+
+model_user.permission = "model.use"  # type: ignore[attr-defined]  # read by the matrix test
+ModelUser = Annotated[Principal, Depends(model_user)]
 RESET_NOTICE = "\n\n（模型服务中断，以下由备用模型重新回答）\n\n"
 
 
@@ -208,21 +224,8 @@ async def _whole_as_stream(result: ChatResult) -> AsyncIterator[ChatChunk]:
 # -- routes ----------------------------------------------------------------------------------
 
 
-def release(session: Session) -> None:
-    """End the authentication's transaction before the model call.
-
-    Checking the API key updates its ``last_used_at``; left open, that transaction would hold the
-    SQLite write lock (and a PostgreSQL row lock on the key) for the whole call, blocking the
-    usage record and every other request made with the same key.
-    """
-    session.commit()
-
-
 @router.post("/chat/completions")
-async def chat_completions(
-    body: ChatCompletionBody, request: Request, principal: ModelUser, session: DbSession
-) -> Any:
-    release(session)
+async def chat_completions(body: ChatCompletionBody, request: Request, principal: ModelUser) -> Any:
     gateway = get_gateway(request)
     chat = body.to_request(caller_of(principal))
     model = body.model or "default"
@@ -253,8 +256,7 @@ async def _stream(gateway: Gateway, chat: ChatRequest) -> AsyncIterator[ChatChun
 
 
 @router.get("/models")
-async def list_models(request: Request, principal: ModelUser, session: DbSession) -> dict[str, Any]:
-    release(session)
+async def list_models(request: Request, principal: ModelUser) -> dict[str, Any]:
     catalog = get_gateway(request).catalog()
     data = [_model_json(a.name, "shuzhi", a.kind, a.description) for a in catalog.aliases.values()]
     data += [
@@ -272,10 +274,7 @@ def _model_json(name: str, owner: str, kind: str, description: str) -> dict[str,
 
 
 @router.post("/embeddings")
-async def embeddings(
-    body: EmbeddingBody, request: Request, principal: ModelUser, session: DbSession
-) -> Any:
-    release(session)
+async def embeddings(body: EmbeddingBody, request: Request, principal: ModelUser) -> Any:
     texts = [body.input] if isinstance(body.input, str) else body.input
     if not texts or any(not isinstance(t, str) or not t for t in texts):
         raise InvalidInput("input 应为非空文本或非空文本列表", hint='例如 {"input": ["文本"]}')
