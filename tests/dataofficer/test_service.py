@@ -169,3 +169,20 @@ def test_questions_follow_department_and_grade(
 
     with db.session() as session, pytest.raises(PermissionDenied, match="register"):
         service.ask(session, settings, question, people["outsider"])
+
+
+def test_quality_job_scores_every_dataset_with_rules(
+    db: Database, settings: Settings, register_csv: Path
+) -> None:
+    import shuzhi.dataofficer.jobs  # noqa: F401  (registers the data.* job kinds)
+    from shuzhi import jobs
+
+    _setup(db, settings, register_csv)
+    job = jobs.run_inline(db, "data.quality", {}, settings=settings, created_by="test")
+
+    assert job.status == jobs.SUCCEEDED, job.error
+    assert job.result is not None and set(job.result["scores"]) == {"register"}
+    assert 90 < job.result["scores"]["register"] < 100
+    with db.session() as session:
+        runs = service.quality_trend(session, service.get_dataset(session, "register").id)
+        assert [r.triggered_by for r in runs] == ["schedule"]
