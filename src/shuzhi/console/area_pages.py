@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from shuzhi.api.deps import DbSession
 from shuzhi.console.web import page, render
@@ -48,11 +49,57 @@ def scenarios_page(
     return render(request, "scenarios.html", {"by_field": by_field})
 
 
+def _knowledge(request: Request) -> Any:
+    from shuzhi.knowledge import KnowledgeService
+
+    service = getattr(request.app.state, "knowledge", None)
+    if service is None:
+        service = KnowledgeService(request.app.state.db, request.app.state.settings)
+        request.app.state.knowledge = service
+    return service
+
+
+def _bases(request: Request, principal: Principal) -> list[Any]:
+    visible = principal.visible_departments("kb.read")
+    return [
+        (kb, docs, chunks)
+        for kb, docs, chunks in _knowledge(request).list_bases()
+        if visible is None or kb.department_id is None or kb.department_id in visible
+    ]
+
+
 @router.get("/knowledge")
 def knowledge_page(
-    request: Request, _: Annotated[Principal, page("kb.read")], session: DbSession
+    request: Request, principal: Annotated[Principal, page("kb.read")], session: DbSession
 ) -> Response:
-    return render(request, "knowledge.html", {})
+    context = {"bases": _bases(request, principal), "departments": _departments(session)}
+    return render(request, "knowledge.html", context)
+
+
+@router.post("/knowledge/search")
+def knowledge_search(
+    request: Request,
+    principal: Annotated[Principal, page("kb.read")],
+    kb: Annotated[str, Form()],
+    query: Annotated[str, Form()],
+) -> Response:
+    departments = principal.visible_departments("kb.read")
+    passages = _knowledge(request).search([kb], query, k=5, departments=departments)
+    return render(request, "_kb_results.html", {"passages": passages})
+
+
+@router.post("/knowledge/upload")
+async def knowledge_upload(
+    request: Request,
+    principal: Annotated[Principal, page("kb.write")],
+    kb: Annotated[str, Form()],
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    service = _knowledge(request)
+    base = service.readable([kb], None, principal.visible_departments("kb.write"))[0]
+    data = await file.read()
+    report = await run_in_threadpool(service.import_upload, base.id, file.filename or "", data)
+    return render(request, "_kb_upload.html", {"report": report, "name": file.filename})
 
 
 @router.get("/workorders")
@@ -77,11 +124,22 @@ def models_page(
         func.avg(ModelUsage.latency_ms),
     ).group_by(ModelUsage.endpoint, ModelUsage.model)
     rows = session.execute(_scoped(query, ModelUsage.department_id, principal, "usage.read"))
-    return render(request, "models.html", {"rows": rows.all()})
+    context = {"rows": rows.all(), "endpoints": _endpoints(session)}
+    return render(request, "models.html", context)
+
+
+def _endpoints(session: Any) -> list[Any]:
+    from shuzhi.gateway.registry import list_endpoints
+
+    return list_endpoints(session)
 
 
 @router.get("/data")
 def data_page(
-    request: Request, _: Annotated[Principal, page("data.read")], session: DbSession
+    request: Request, principal: Annotated[Principal, page("data.read")], session: DbSession
 ) -> Response:
-    return render(request, "data.html", {})
+    from shuzhi.dataofficer.service import list_datasets
+
+    datasets = list_datasets(session, principal.visible_departments("data.read"))
+    context = {"datasets": datasets, "departments": _departments(session)}
+    return render(request, "data.html", context)
