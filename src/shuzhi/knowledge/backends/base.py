@@ -1,0 +1,60 @@
+"""The search backend seam: index pre-segmented chunks, delete a document's chunks, search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """A chunk as the index sees it: ids for filtering, and its words already segmented."""
+
+    document_id: int
+    seq: int  # the chunk's position in its document: (document_id, seq) names the chunk
+    kb_id: int
+    doc_type: str
+    version_date: date | None
+    title_text: str  # space-separated words
+    body_text: str
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    words: list[str]
+    kb_ids: list[int] | None  # None: every knowledge base in the index
+    limit: int = 100
+    doc_types: frozenset[str] = frozenset()
+    date_from: date | None = None
+    date_to: date | None = None
+    document_ids: list[int] = field(default_factory=list)  # empty: every document
+
+
+@dataclass(frozen=True)
+class Hit:
+    document_id: int
+    seq: int
+    score: float
+
+
+class SearchBackend(Protocol):
+    name: str
+
+    def index(self, entries: Sequence[IndexEntry]) -> None:
+        """Add entries; they are searchable once the call returns."""
+
+    def delete(self, document_ids: Sequence[int]) -> None:
+        """Remove every chunk of these documents."""
+
+    def search(self, request: SearchRequest) -> list[Hit]:
+        """Best hits first, at most ``request.limit``."""
+
+    def clear(self, kb_ids: Sequence[int]) -> None:
+        """Drop everything indexed for these knowledge bases (before a rebuild)."""
+
+
+def date_number(value: date | None) -> int:
+    """A date as ``YYYYMMDD`` for range filters; 0 when unknown."""
+    return value.year * 10000 + value.month * 100 + value.day if value else 0

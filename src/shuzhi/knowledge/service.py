@@ -1,0 +1,315 @@
+"""The knowledge service: create bases, import into them, search them, answer from them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, text
+
+from shuzhi.config import Settings
+from shuzhi.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from shuzhi.knowledge import answer, jurisdiction
+from shuzhi.knowledge.answer import ChatGateway
+from shuzhi.knowledge.backends import Hit, SearchBackend, SearchRequest, make_backend
+from shuzhi.knowledge.catalog import Catalog
+from shuzhi.knowledge.ingest import Importer, Progress, Source, sources_from_paths
+from shuzhi.knowledge.model import Answer, Grade, ImportReport, Passage, SearchFilters
+from shuzhi.knowledge.ranking import Question, Ranked, analyse, rerank
+from shuzhi.storage.db import Database
+from shuzhi.storage.models import KbChunk, KbDocument, KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = 120
+BASE_CACHE_SECONDS = 2.0
+NAMED_LAW_CANDIDATES = 30
+KbRef = str | int | KnowledgeBase
+
+
+class KnowledgeService:
+    """One per process (it caches the document catalogue); safe to share between threads."""
+
+    def __init__(self, db: Database, settings: Settings, *, backend: str | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.backend: SearchBackend = make_backend(db, settings, backend)
+        self.catalog = Catalog(db)
+        self.home = jurisdiction.Home.of(settings.place, settings.province)
+        self._bases: dict[str | int, tuple[float, KnowledgeBase]] = {}
+
+    # -- knowledge bases -------------------------------------------------------------------
+
+    def create(
+        self,
+        name: str,
+        department_id: int | None = None,
+        grade: Grade | str = Grade.INTERNAL,
+        description: str = "",
+    ) -> KnowledgeBase:
+        name = name.strip()
+        if not name or len(name) > 128:
+            raise InvalidInput("知识库名称不能为空，且不超过 128 个字", hint=f"收到：{name!r}")
+        grade = _grade(grade)
+        with self.db.session() as session:
+            if session.scalar(select(KnowledgeBase.id).where(KnowledgeBase.name == name)):
+                raise Conflict(f"知识库“{name}”已存在", hint="换一个名称，或直接向它导入文件")
+            kb = KnowledgeBase(
+                name=name, department_id=department_id, grade=grade.value, description=description
+            )
+            session.add(kb)
+            session.flush()
+        return kb
+
+    def get(self, ref: KbRef) -> KnowledgeBase:
+        if isinstance(ref, KnowledgeBase):
+            return ref
+        cached = self._bases.get(ref)
+        if cached is not None and time.monotonic() - cached[0] < BASE_CACHE_SECONDS:
+            return cached[1]
+        with self.db.session() as session:
+            column = KnowledgeBase.id if isinstance(ref, int) else KnowledgeBase.name
+            kb = session.scalar(select(KnowledgeBase).where(column == ref))
+        if kb is None:
+            raise NotFound(
+                f"知识库不存在：{ref}", hint="用 `shuzhi kb list` 查看，或先 `shuzhi kb create`"
+            )
+        self._bases[ref] = (time.monotonic(), kb)
+        return kb
+
+    def list_bases(self) -> list[tuple[KnowledgeBase, int, int]]:
+        """Every base with its number of documents and chunks."""
+        with self.db.session() as session:
+            rows = session.execute(
+                select(
+                    KnowledgeBase,
+                    func.count(KbDocument.id),
+                    func.coalesce(func.sum(KbDocument.n_chunks), 0),
+                )
+                .outerjoin(KbDocument, KbDocument.kb_id == KnowledgeBase.id)
+                .group_by(KnowledgeBase.id)
+                .order_by(KnowledgeBase.name)
+            ).all()
+        return [(kb, int(docs), int(chunks)) for kb, docs, chunks in rows]
+
+    def delete(self, ref: KbRef) -> None:
+        kb = self.get(ref)
+        self.backend.clear([kb.id])
+        with self.db.session() as session:
+            session.delete(session.get(KnowledgeBase, kb.id))
+        self.catalog.invalidate()
+        self._bases.clear()
+
+    # -- import ----------------------------------------------------------------------------
+
+    def import_paths(
+        self, kb: KbRef, paths: Sequence[Path | str], progress: Progress | None = None
+    ) -> ImportReport:
+        """Import files and folders. Unchanged files are skipped; changed files replaced."""
+        sources = list(sources_from_paths(Path(p) for p in paths))
+        return self.import_sources(kb, sources, progress)
+
+    def import_upload(self, kb: KbRef, filename: str, data: bytes) -> ImportReport:
+        """Import one uploaded file; it is identified by its name within the base."""
+        name = Path(filename).name
+        if not name:
+            raise InvalidInput("上传的文件没有文件名", hint="请带上文件名（含扩展名）重新上传")
+        return self.import_sources(kb, [Source(f"upload/{name}", lambda: data)])
+
+    def import_sources(
+        self, kb: KbRef, sources: Sequence[Source], progress: Progress | None = None
+    ) -> ImportReport:
+        base = self.get(kb)
+        try:
+            return Importer(self.db, self.backend, base.id).run(sources, progress)
+        finally:
+            self.catalog.invalidate()
+
+    def reindex(self, kb: KbRef) -> int:
+        """Rebuild the search index of a base from its stored chunks; returns the chunk count."""
+        base = self.get(kb)
+        with self.db.session() as session:
+            ids = list(session.scalars(select(KbDocument.id).where(KbDocument.kb_id == base.id)))
+        self.backend.clear([base.id])
+        count = Importer(self.db, self.backend, base.id).reindex_documents(ids)
+        self.catalog.invalidate()
+        return count
+
+    # -- search ----------------------------------------------------------------------------
+
+    def search(
+        self,
+        kbs: KbRef | Sequence[KbRef],
+        query: str,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        *,
+        grades: Collection[Grade | str] | None = None,
+        departments: Collection[int] | None = None,
+    ) -> list[Passage]:
+        """Top ``k`` passages for ``query`` with citations.
+
+        ``grades`` and ``departments`` are what the caller may read (the platform decides; None
+        means no limit): a base outside them raises PermissionDenied rather than hiding silently.
+        """
+        if not query.strip():
+            raise InvalidInput("检索内容不能为空", hint="请输入要查询的问题或关键词")
+        bases = self.readable(kbs, grades, departments)
+        filters = filters or SearchFilters()
+        self.catalog.refresh()
+        question = analyse(query, self.catalog, self.home)
+        ranked = self._rank(question, [kb.id for kb in bases], filters)
+        return self._passages(ranked[: max(1, k)], {kb.id: kb.name for kb in bases})
+
+    def readable(
+        self,
+        kbs: KbRef | Sequence[KbRef],
+        grades: Collection[Grade | str] | None = None,
+        departments: Collection[int] | None = None,
+    ) -> list[KnowledgeBase]:
+        refs = [kbs] if isinstance(kbs, str | int | KnowledgeBase) else list(kbs)
+        if not refs:
+            raise InvalidInput("至少指定一个知识库", hint="传入知识库名称")
+        bases = [self.get(ref) for ref in refs]
+        allowed = {_grade(g) for g in grades} if grades is not None else None
+        for kb in bases:
+            _check_access(kb, allowed, departments)
+        return bases
+
+    def ask(
+        self,
+        kbs: KbRef | Sequence[KbRef],
+        question: str,
+        gateway: ChatGateway | None = None,
+        citation_required: bool = True,
+        **options: Any,
+    ) -> Answer:
+        """Answer from the bases; see :func:`shuzhi.knowledge.answer.ask` for the options."""
+        return answer.ask(self, kbs, question, gateway, citation_required, **options)
+
+    def _rank(self, question: Question, kb_ids: list[int], filters: SearchFilters) -> list[Ranked]:
+        everything = self.catalog.kb_ids <= set(kb_ids)
+        request = SearchRequest(
+            words=question.words,
+            kb_ids=None if everything else kb_ids,
+            limit=CANDIDATES,
+            doc_types=filters.doc_types,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+        )
+        hits = self.backend.search(request)
+        named = self._named_documents(question, kb_ids)
+        if named:
+            within = _restricted(request, question.content_words, named, NAMED_LAW_CANDIDATES)
+            hits += self.backend.search(within)
+            hits = self._cited_article(question, named, hits) + hits
+        return rerank(hits, question, self.catalog, self.home, filters)
+
+    def _named_documents(self, question: Question, kb_ids: list[int]) -> list[int]:
+        if not question.law_keys:
+            return []
+        wanted = set(kb_ids)
+        return [
+            d.id
+            for d in self.catalog.docs.values()
+            if d.law_key in question.law_keys and d.kb_id in wanted
+        ]
+
+    def _cited_article(self, question: Question, named: list[int], hits: list[Hit]) -> list[Hit]:
+        """A question citing 第X条 of a law it names gets that article first."""
+        if question.article_no is None:
+            return []
+        with self.db.session() as session:
+            rows = session.execute(
+                select(KbChunk.document_id, KbChunk.seq).where(
+                    KbChunk.document_id.in_(named), KbChunk.article_no == question.article_no
+                )
+            ).all()
+        top = max((h.score for h in hits), default=1.0)
+        return [Hit(int(doc_id), int(seq), top * 10) for doc_id, seq in rows]
+
+    def _passages(self, ranked: list[Ranked], kb_names: dict[int, str]) -> list[Passage]:
+        if not ranked:
+            return []
+        keys = [(r.document_id, r.seq) for r in ranked]
+        params = {"docs": sorted({d for d, _ in keys}), "seqs": sorted({s for _, s in keys})}
+        with self.db.engine.connect() as conn:
+            rows = {(r.document_id, r.seq): r for r in conn.execute(_CHUNKS_BY_KEY, params)}
+        passages = []
+        for item in ranked:
+            chunk = rows.get((item.document_id, item.seq))
+            info = self.catalog.docs.get(item.document_id)
+            if chunk is None or info is None:
+                continue
+            passages.append(
+                Passage(
+                    kb=kb_names.get(info.kb_id, ""),
+                    document_id=info.id,
+                    chunk_id=chunk.id,
+                    document_title=info.title,
+                    anchor=chunk.anchor,
+                    version_date=info.version_date,
+                    heading_path=_json_list(chunk.heading_path),
+                    text=chunk.text,
+                    score=item.score,
+                    doc_type=info.doc_type,
+                    jurisdiction=jurisdiction.label(info.province, info.city),
+                )
+            )
+        return passages
+
+
+# Two plain IN lists use the (document_id, seq) index on SQLite, which a row-value IN does not;
+# the few extra rows are dropped by the key lookup. Plain SQL: this runs on every search.
+_CHUNKS_BY_KEY = text(
+    "SELECT id, document_id, seq, anchor, heading_path, text FROM kb_chunks "
+    "WHERE document_id IN :docs AND seq IN :seqs"
+).bindparams(bindparam("docs", expanding=True), bindparam("seqs", expanding=True))
+
+
+def _json_list(value: object) -> list[str]:
+    """JSON columns come back decoded on PostgreSQL and as text from plain SQL on SQLite."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _restricted(
+    request: SearchRequest, words: list[str], document_ids: list[int], limit: int
+) -> SearchRequest:
+    return SearchRequest(
+        words=words or request.words,
+        kb_ids=request.kb_ids,
+        limit=limit,
+        doc_types=request.doc_types,
+        date_from=request.date_from,
+        date_to=request.date_to,
+        document_ids=document_ids,
+    )
+
+
+def _grade(value: Grade | str) -> Grade:
+    try:
+        return Grade(value)
+    except ValueError:
+        names = "、".join(g.value for g in Grade)
+        raise InvalidInput(f"未知的密级：{value!r}", hint=f"可选：{names}") from None
+
+
+def _check_access(
+    kb: KnowledgeBase, grades: set[Grade] | None, departments: Collection[int] | None
+) -> None:
+    """Data Security Law Art. 21: access follows the grade; non-public bases stay in their
+    department unless the caller may read every department (``departments`` is None)."""
+    if grades is not None and Grade(kb.grade) not in grades:
+        raise PermissionDenied(
+            f"无权读取知识库“{kb.name}”（密级：{kb.grade}）", hint="请联系知识库所属部门授权"
+        )
+    if departments is not None and kb.grade != Grade.PUBLIC and kb.department_id not in departments:
+        raise PermissionDenied(
+            f"知识库“{kb.name}”属于其他部门，当前账号无权读取", hint="请联系知识库所属部门授权"
+        )
