@@ -141,7 +141,8 @@ def test_model_drafted_sql_is_checked_too(people: dict[str, TableView]) -> None:
 
 def test_row_limit_and_timeout(tmp_path: Path) -> None:
     numbers = tmp_path / "numbers.parquet"
-    duckdb.execute(f"COPY (SELECT range AS i FROM range(200000)) TO '{numbers}' (FORMAT parquet)")
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT range AS i FROM range(200000)) TO '{numbers}' (FORMAT parquet)")
     views = {"numbers": TableView(numbers, columns=["i"])}
 
     columns, rows, truncated = run_select("SELECT i FROM numbers", views, tmp_path, max_rows=100)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -20,6 +21,13 @@ pytestmark = pytest.mark.realdata
 
 # Landlines and mobiles as citizens wrote them; the source's own masking (0000-00000000) aside.
 PHONE = re.compile(r"(?<!\d)(0\d{2,3}-?[1-9]\d{6,7}|1[3-9]\d{9})(?!\d)")
+
+
+def _query(sql: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect() as con:
+        return con.execute(sql).fetchall()
+
+
 FILES = {
     "messages_labelled.csv": 4403,
     "messages_sample.xlsx": 495,
@@ -41,7 +49,7 @@ def test_hotline_files_as_datasets(shared_data: Path, db: Database, settings: Se
         kinds = {f.name: f.kind for f in service.fields_of(session, labelled.id)}
         assert kinds["留言详情"] == "text_with_pii"
 
-        raw = duckdb.sql(f"SELECT 留言详情 FROM read_parquet('{labelled.storage_path}')").fetchall()
+        raw = _query(f"SELECT 留言详情 FROM read_parquet('{labelled.storage_path}')")
         phones = {m for (text,) in raw for m in PHONE.findall(text or "")}
         assert len(phones) >= 5  # the texts do carry real phone numbers
 
@@ -70,10 +78,10 @@ def test_hotline_files_as_datasets(shared_data: Path, db: Database, settings: Se
             for r in labelled_run.results
             if r["rule"]["column"] == "留言编号" and r["rule"]["kind"] == "completeness"
         )
-        nulls = duckdb.execute(
+        nulls = _query(
             f"SELECT count(*) FROM read_parquet('{labelled.storage_path}') WHERE 留言编号 IS NULL"
-        ).fetchone()
-        assert nulls is not None and missing["failing"] == nulls[0] > 3000
+        )[0][0]
+        assert missing["failing"] == nulls > 3000
         for result in labelled_run.results:
             dumped = json.dumps(result["failing_rows"], ensure_ascii=False)
             assert not any(p in dumped for p in phones)

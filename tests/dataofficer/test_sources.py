@@ -15,7 +15,8 @@ from tests.dataofficer.helpers import PEOPLE_HEADER, PEOPLE_ROWS, write_csv
 
 
 def _rows(parquet: Path) -> list[tuple[object, ...]]:
-    return duckdb.sql(f"SELECT * FROM read_parquet('{parquet}')").fetchall()
+    with duckdb.connect() as con:
+        return con.execute(f"SELECT * FROM read_parquet('{parquet}')").fetchall()
 
 
 @pytest.mark.parametrize(
