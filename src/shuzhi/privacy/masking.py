@@ -2,10 +2,10 @@
 
 PIPL Art. 28 counts financial accounts and whereabouts as sensitive personal information (and
 GB/T 35273-2020 Annex B identity-document numbers); Art. 51(3) names de-identification among
-the security measures a processor takes. So before a prompt
-goes to a model endpoint outside the trust boundary each item is replaced by a placeholder such
-as 〔手机号1〕; the :class:`Vault` that remembers the originals stays inside and restores them in
-the model's answer. The same value gets the same placeholder for the whole conversation.
+the security measures a processor takes. So before a prompt goes to a model endpoint outside
+the trust boundary each item is replaced by a placeholder such as 〔手机号1〕; the :class:`Vault`
+that remembers the originals stays inside and restores them in the model's answer. The same
+value gets the same placeholder for the whole conversation.
 """
 
 from __future__ import annotations
