@@ -10,10 +10,12 @@ from shuzhi.scenarios.hotline.rules import Rules
 _CITY = re.compile(r"([A-Z]|[\u4e00-\u9fa5]{2,3})市")
 _DISTRICT = re.compile(r"(?:(?<=市)|(?<![\u4e00-\u9fa5A-Za-z0-9]))([A-Z]\d{0,2}[区县])")
 _NAMED_DISTRICT = re.compile(r"(?<=市)([\u4e00-\u9fa5]{2,3}?[区县])")
-_STREET = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9]{1,8}?)(街道|镇|乡)(?![村长政府])")
-_ROAD = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9]{1,8}?)(大道|路|街)(?![道口边灯上面段况线])")
+# Only the suffix is searched for; the name before it is cut out by _trim_stem. A pattern that
+# also matched the name would be tried at every position of the text, which is slow.
+_STREET = re.compile(r"(?<=[\u4e00-\u9fa5A-Za-z0-9])(街道|镇|乡)(?![村长政府])")
+_ROAD = re.compile(r"(?<=[\u4e00-\u9fa5A-Za-z0-9])(大道|路|街)(?![道口边灯上面段况线])")
 _ESTATE = re.compile(
-    r"([\u4e00-\u9fa5A-Za-z0-9]{1,10}?)(小区|花园|家园|公寓|新村|社区|华府|公馆|大厦)"
+    r"(?<=[\u4e00-\u9fa5A-Za-z0-9])(小区|花园|家园|公寓|新村|新城|社区|华府|公馆|大厦|苑)"
 )
 _BOUNDARY = re.compile(r"[，。、；：！？,.;:!?\s（）()“”\"《》]")
 _STOP = set("的在住于是了我家从到和与及对请把向给被让这那个位附近旁边门口里内所该小")
@@ -53,9 +55,9 @@ def extract_location(text: str) -> dict[str, str]:
 
 def _named_place(text: str, pattern: re.Pattern[str]) -> str | None:
     for match in pattern.finditer(text):
-        stem = _trim_stem(text[max(0, match.start() - 8) : match.start(2)])
+        stem = _trim_stem(text[max(0, match.start() - 8) : match.start()])
         if stem:
-            return stem + match.group(2)
+            return stem + match.group(1)
     return None
 
 

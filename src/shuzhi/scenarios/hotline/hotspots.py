@@ -96,15 +96,18 @@ def hot_topics(
     if len(window) < min_size:
         return []
     docs = [f"{o.masked_title} {o.masked_title} {o.masked_text[:300]}" for o in window]
+    # Words in over a fifth of the messages name no matter; tiny batches keep every word.
     vectorizer = TfidfVectorizer(
         tokenizer=_words,
         token_pattern=None,
         lowercase=False,
         sublinear_tf=True,
-        min_df=1,
-        max_df=0.2,
+        max_df=0.2 if len(docs) >= 50 else 1.0,
     )
-    matrix = vectorizer.fit_transform(docs)
+    try:
+        matrix = vectorizer.fit_transform(docs)
+    except ValueError:  # no words left at all: nothing to group
+        return []
     labels = DBSCAN(eps=EPS, min_samples=min_size, metric="cosine").fit_predict(matrix)
     newest = max((o.message.received_at for o in window if o.message.received_at), default=None)
     terms = np.array(vectorizer.get_feature_names_out())

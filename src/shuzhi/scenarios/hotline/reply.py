@@ -217,7 +217,15 @@ def _ask_clause(demand: str) -> str:
     return demand
 
 
-def _covered(demand: str, reply_terms: set[str]) -> bool:
+_WHEN = re.compile(r"什么时候|何时|多久|多长时间|哪天")
+_DATE = re.compile(
+    r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d+个?(?:工作日|日|天|周|个月)内|年底|月底"
+)
+
+
+def _covered(demand: str, reply: str, reply_terms: set[str]) -> bool:
+    if _WHEN.search(demand) and _DATE.search(reply):
+        return True  # a question of "when" is answered by a date
     terms = _terms(_ask_clause(demand))
     if not terms:
         return True
@@ -235,7 +243,9 @@ def check_reply(
     """Flags for a reply: demands it does not touch, no concrete commitment, past the deadline."""
     reply_terms = _terms(reply)
     check = ReplyCheck(allowed_working_days=rules.file.deadlines.default.working_days)
-    check.missed_demands = [d for d in extract_demands(message) if not _covered(d, reply_terms)]
+    check.missed_demands = [
+        d for d in extract_demands(message) if not _covered(d, reply, reply_terms)
+    ]
     check.no_commitment = not _CONCRETE.search(reply)
     if check.no_commitment and _VAGUE.search(reply):
         check.notes.append("只有“高度重视、加强、协调”等表态，没有时间、措施或结果")

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from shuzhi import jobs
+from shuzhi.api import create_app
+from shuzhi.config import Settings
+from shuzhi.platform.identity import create_api_key, create_user
+from shuzhi.platform.roles import Role
+from shuzhi.storage.db import Database
+
+
+def _client(settings: Settings, db: Database, role: Role) -> TestClient:
+    with db.session() as session:
+        user = create_user(session, f"u-{role.value}", "password-123", [(role, None)])
+        _, key = create_api_key(session, "test", user.id)
+    client = TestClient(create_app(settings, db))
+    client.headers["Authorization"] = f"Bearer {key}"
+    return client
+
+
+def test_batch_job_from_the_api(
+    settings: Settings, db: Database, sample_files: tuple[Path, Path]
+) -> None:
+    history, messages = sample_files
+    client = _client(settings, db, Role.OPERATOR)
+    files = {
+        "file": ("messages.csv", messages.read_bytes(), "text/csv"),
+        "history": ("history.csv", history.read_bytes(), "text/csv"),
+    }
+    started = client.post("/api/hotline/batches", files=files, data={"threshold": "0.7"})
+    assert started.status_code == 202, started.text
+    job = jobs.resume_inline(db, started.json()["job_id"], settings=settings)
+    assert job.status == "succeeded", job.error
+    assert job.result is not None and job.result["messages"] == 80
+
+    orders = client.get("/api/hotline/workorders", params={"job_id": job.id, "limit": 500}).json()
+    assert len(orders) == 80
+    assert all(o["decided_by"] == "ai" and o["mode"] == "offline" for o in orders)
+    assert {o["status"] for o in orders} <= {"dispatched", "pending_review"}
+
+    report = client.get(f"/api/hotline/batches/{job.id}/report")
+    assert report.status_code == 200 and '<meta name="AIGC"' in report.text
+
+    code = orders[0]["code"]
+    drafted = client.post(f"/api/hotline/workorders/{code}/reply-draft").json()
+    assert drafted["reply_status"] == "pending_approval"
+    assert drafted["reply"].startswith("【AI辅助·离线】")
+    assert "第二十四条" in drafted["reply"]
+
+
+def test_viewers_read_but_cannot_start_batches(settings: Settings, db: Database) -> None:
+    client = _client(settings, db, Role.VIEWER)
+    files = {"file": ("m.csv", "留言详情\n路灯坏了\n".encode(), "text/csv")}
+    assert client.post("/api/hotline/batches", files=files).status_code == 403
+    assert client.get("/api/hotline/workorders").json() == []
+    missing = client.get("/api/hotline/workorders/HL-x")
+    assert missing.status_code == 404 and "没有工单" in missing.json()["error"]["message"]
+
+
+def test_reply_check_endpoint(settings: Settings, db: Database) -> None:
+    client = _client(settings, db, Role.VIEWER)
+    body = {
+        "message": "小区门口路灯坏了一个月。希望尽快修复路灯！",
+        "reply": "您好，我单位高度重视，将加强管理。",
+        "received_at": "2019-09-02T02:00:00Z",
+        "replied_at": "2019-09-20T02:00:00Z",
+    }
+    flags = client.post("/api/hotline/reply-check", json=body).json()["flags"]
+    assert set(flags) == {"missed_demand", "no_commitment", "late"}

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from shuzhi.config import Settings
+from shuzhi.scenarios.hotline.batch import BatchJob
+from shuzhi.scenarios.hotline.classifier import DispatchClassifier
+from shuzhi.scenarios.hotline.service import run_batch, store_orders
+from shuzhi.storage.db import Database
+from shuzhi.storage.models import AuditRecord, ReviewTask, WorkOrder
+
+
+def test_batch_writes_labelled_outputs(
+    tmp_path: Path, messy_xlsx: Path, classifier: DispatchClassifier
+) -> None:
+    result = BatchJob(classifier, threshold=0.5).run(messy_xlsx, tmp_path / "out")
+
+    assert len(result.orders) == 4
+    phone_order = result.orders[1]
+    assert "13812345678" not in phone_order.masked_text and "138****5678" in phone_order.masked_text
+    assert phone_order.requester_display != "A0002"
+    assert result.orders[0].location["estate"] == "阳光新村"
+    assert result.orders[0].deadline.due is not None
+    assert result.evaluation is not None and result.evaluation["n_labelled"] == 4
+
+    lines = Path(result.outputs["jsonl"]).read_text("utf-8").splitlines()
+    assert len(lines) == 4
+    row = json.loads(lines[0])
+    assert row["AIGC"]["Label"] == "1" and row["mode"] == "offline" and row["decided_by"] == "ai"
+
+    with zipfile.ZipFile(result.outputs["workbook"]) as book:
+        custom = book.read("docProps/custom.xml").decode("utf-8")
+    assert "AIGC" in custom and "ContentProducer" in custom
+
+    page = Path(result.outputs["report"]).read_text("utf-8")
+    assert '<meta name="AIGC"' in page and "【AI辅助·离线】" in page
+    assert "echarts" in page and 'src="http' not in page  # opens with no internet
+
+
+def test_low_confidence_goes_to_review_and_reruns_never_duplicate(
+    db: Database, tmp_path: Path, messy_xlsx: Path, classifier: DispatchClassifier
+) -> None:
+    job = BatchJob(classifier, threshold=0.999)
+    result = job.run(messy_xlsx)
+    assert result.review_count == 4  # nothing is that sure: every order waits for a person
+
+    first = store_orders(db, result, job_id=7)
+    again = store_orders(db, job.run(messy_xlsx))
+    assert first == {"inserted": 4, "skipped": 0, "review_tasks": 4}
+    assert again == {"inserted": 0, "skipped": 4, "review_tasks": 0}
+
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(WorkOrder)) == 4
+        task = session.scalars(select(ReviewTask)).first()
+        assert task is not None and task.kind == "hotline_dispatch" and task.status == "pending"
+        order = session.scalar(select(WorkOrder).where(WorkOrder.code == task.subject_id))
+        assert order is not None and order.status == "pending_review" and order.job_id == 7
+        assert order.mode == "offline" and order.model == "hotline-dispatch-v0"
+        assert "第二十四条" in order.sources[0]["citation"]
+        actions = session.scalars(select(AuditRecord.action)).all()
+        assert actions.count("hotline.batch") == 2
+
+
+def test_run_batch_trains_once_per_history_file(
+    settings: Settings, db: Database, sample_files: tuple[Path, Path]
+) -> None:
+    history, messages = sample_files
+    first = run_batch(settings, messages, history=history, db=db, out_dir=settings.data_dir / "o")
+    second = run_batch(settings, messages, history=history, db=db)
+    assert first.model == second.model == "hotline-dispatch-v1"
+    assert first.stored["inserted"] == 80 and second.stored["skipped"] == 80
+    assert first.hot_topics, "the invented batch repeats matters, so topics are found"
+    assert Path(first.outputs["report"]).is_file()
