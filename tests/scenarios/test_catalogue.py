@@ -130,3 +130,13 @@ def test_cited_articles_exist_in_the_law_texts(shared_data: Path) -> None:
                 assert re.search(rf"^(\*\*)?{number}", text, re.M), (scenario.id, source)
                 checked += 1
     assert checked > 300
+
+
+def test_the_duty_gate_covers_exactly_an_employees_scenarios() -> None:
+    from shuzhi.scenarios import evaluate_employee
+
+    report = evaluate_employee("trading-reviewer")
+    served = {s.id for s in CATALOGUE.for_employee("trading-reviewer")}
+    assert {s.scenario_id for s in report.scenarios} == served
+    assert report.ok
+    assert not evaluate_employee("no-such-employee").ok

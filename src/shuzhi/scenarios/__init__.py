@@ -9,13 +9,14 @@ Public API::
     load_catalogue(*extra_dirs, db=None) -> Catalogue   # .get(id) .by_field() .for_employee()
     run_scenario(id, inputs, *, db=None, gateway=None, knowledge=None) -> RunResult
     evaluate(ids | None, *, catalogue=None) -> EvalReport     # .ok, .by_field(), .failures()
+    evaluate_employee(slug) -> EvalReport                     # the go-on-duty gate
     export_pack(ids, name=...) -> str;  import_pack(path, db=...) -> list[ScenarioDef]
 """
 
 from shuzhi.scenarios.catalogue import Catalogue, builtin_catalogue, load_catalogue
 from shuzhi.scenarios.definition import FIELD_NAMES_ZH, FieldId, HumanGate, ScenarioDef
 from shuzhi.scenarios.engine import RunResult, run_scenario
-from shuzhi.scenarios.evaluation import EvalReport, ScenarioEval, evaluate
+from shuzhi.scenarios.evaluation import EvalReport, ScenarioEval, evaluate, evaluate_employee
 from shuzhi.scenarios.model import ModelReply, OpenAIEndpointModel, ScenarioModel
 from shuzhi.scenarios.packs import export_pack, import_pack, import_pack_text, read_pack
 from shuzhi.scenarios.rules import RuleHit
@@ -35,6 +36,7 @@ __all__ = [
     "ScenarioModel",
     "builtin_catalogue",
     "evaluate",
+    "evaluate_employee",
     "export_pack",
     "import_pack",
     "import_pack_text",

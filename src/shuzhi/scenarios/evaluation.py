@@ -129,6 +129,15 @@ def evaluate(
     return EvalReport(results)
 
 
+def evaluate_employee(slug: str, *, catalogue: Catalogue | None = None) -> EvalReport:
+    """The duty gate: every case of every scenario the employee ``slug`` serves, offline.
+
+    An employee that serves no scenario gets an empty report, which is not ``ok``.
+    """
+    catalogue = catalogue or load_catalogue()
+    return evaluate([s.id for s in catalogue.for_employee(slug)], catalogue=catalogue)
+
+
 def evaluate_scenario(
     scenario: ScenarioDef, *, gateway: ScenarioModel | None = None
 ) -> ScenarioEval:

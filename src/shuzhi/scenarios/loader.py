@@ -15,20 +15,21 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_yaml(text: str, origin: str) -> tuple[Any, yaml.Node | None]:
-    """The data and its node tree (which keeps line numbers)."""
+    """The data and its node tree (which keeps line numbers), from one parse."""
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise InvalidInput(f"{origin} {where} YAML 格式错误：{problem}") from exc
-    if node is None:
-        return None, None
-    try:
-        return yaml.load(text, Loader=_Loader), node
     except ValueError as exc:  # e.g. an impossible date such as 2024-02-30
         raise InvalidInput(f"{origin} YAML 中有无法解析的值：{exc}", hint="日期可加引号") from exc
+    finally:
+        loader.dispose()
+    return data, node
 
 
 def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
