@@ -17,7 +17,7 @@ from shuzhi.scenarios.catalogue import Catalogue, builtin_catalogue, load_catalo
 from shuzhi.scenarios.definition import FIELD_NAMES_ZH, FieldId, HumanGate, ScenarioDef
 from shuzhi.scenarios.engine import RunResult, run_scenario
 from shuzhi.scenarios.evaluation import EvalReport, ScenarioEval, evaluate, evaluate_employee
-from shuzhi.scenarios.model import ModelReply, OpenAIEndpointModel, ScenarioModel
+from shuzhi.scenarios.model import GatewayModel, ModelReply, OpenAIEndpointModel, ScenarioModel
 from shuzhi.scenarios.packs import export_pack, import_pack, import_pack_text, read_pack
 from shuzhi.scenarios.rules import RuleHit
 
@@ -26,6 +26,7 @@ __all__ = [
     "Catalogue",
     "EvalReport",
     "FieldId",
+    "GatewayModel",
     "HumanGate",
     "ModelReply",
     "OpenAIEndpointModel",

@@ -17,7 +17,7 @@ from shuzhi.aigc import Mode, visible_label
 from shuzhi.scenarios.catalogue import Catalogue, load_catalogue
 from shuzhi.scenarios.definition import HumanGate, ScenarioDef
 from shuzhi.scenarios.expr import compile_expr
-from shuzhi.scenarios.model import ScenarioModel
+from shuzhi.scenarios.model import ScenarioModel, as_model
 from shuzhi.scenarios.rules import RuleHit
 from shuzhi.scenarios.steps import STEP_KINDS, KnowledgeSearch, RunContext
 from shuzhi.scenarios.values import coerce_inputs, jsonable
@@ -87,19 +87,24 @@ def run_scenario(
     inputs: Mapping[str, Any],
     *,
     db: Database | None = None,
-    gateway: ScenarioModel | None = None,
+    gateway: ScenarioModel | Any | None = None,
     knowledge: KnowledgeSearch | None = None,
     catalogue: Catalogue | None = None,
     actor: str = "system",
     department_id: int | None = None,
     session: Session | None = None,
 ) -> RunResult:
-    """Run ``scenario`` on ``inputs``. With ``db`` (or an open ``session``, whose transaction is
-    then used) the result is stored, audited and, when the human gate asks for it, queued as a
-    review task. Bad inputs raise ``InvalidInput``."""
+    """Run ``scenario`` on ``inputs``; bad inputs raise ``InvalidInput``.
+
+    ``gateway`` is a :class:`shuzhi.gateway.Gateway` (or any ``ScenarioModel``); without one, or
+    with no endpoint configured, the run is offline. With ``db`` (or an open ``session``, whose
+    transaction is then used) the result is stored, audited and, when the human gate asks for
+    it, queued as a review task.
+    """
     definition = _resolve(scenario, catalogue, db)
     started = time.perf_counter()
-    ctx = RunContext(definition, coerce_inputs(definition, inputs), gateway, knowledge)
+    model = as_model(gateway, definition.id, department_id)
+    ctx = RunContext(definition, coerce_inputs(definition, inputs), model, knowledge)
     _run_steps(ctx)
     result = _result(ctx, started)
     if session is not None or db is not None:

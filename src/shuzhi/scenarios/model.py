@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from shuzhi.errors import ModelError
 
@@ -60,3 +60,49 @@ class OpenAIEndpointModel:
         text = response.choices[0].message.content or ""
         log.info("scenario model call model=%s chars=%d", response.model, len(text))
         return ModelReply(text=text, model=response.model or self.model)
+
+
+class GatewayModel:
+    """A :class:`ScenarioModel` over :class:`shuzhi.gateway.Gateway`: personal data is masked before
+    the prompt leaves the trust zone, and every call is routed and metered under the scenario."""
+
+    def __init__(
+        self,
+        gateway: Any,
+        scenario_id: str,
+        *,
+        department_id: int | None = None,
+        model: str | None = None,
+    ) -> None:
+        self._gateway = gateway
+        self._scenario_id = scenario_id
+        self._department_id = department_id
+        self._model = model
+
+    def complete(self, system: str, prompt: str) -> ModelReply:
+        from shuzhi.gateway import Caller, ChatRequest
+
+        request = ChatRequest(
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": prompt}],
+            model=self._model,
+            temperature=0,
+            caller=Caller("scenario", self._scenario_id, self._department_id),
+        )
+        result = self._gateway.chat_sync(request)
+        return ModelReply(text=result.content, model=result.model)
+
+
+def as_model(
+    gateway: Any, scenario_id: str, department_id: int | None = None
+) -> ScenarioModel | None:
+    """What a run should call: the given model, a gateway wrapped as one, or None (offline)."""
+    if gateway is None:
+        return None
+    if isinstance(gateway, ScenarioModel):
+        return gateway
+    if hasattr(gateway, "chat_sync"):
+        available = getattr(gateway, "available", None)
+        if available is not None and not available():
+            return None
+        return GatewayModel(gateway, scenario_id, department_id=department_id)
+    raise TypeError(f"gateway must be a ScenarioModel or a shuzhi.gateway.Gateway, got {gateway!r}")
