@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from shuzhi.api.deps import DbSession
+from shuzhi.api.deps import DbSession, get_db
 from shuzhi.console.web import page, render
 from shuzhi.platform.identity import Principal
-from shuzhi.storage.models import Department, Employee, ModelUsage, Scenario, WorkOrder
+from shuzhi.storage.db import Database
+from shuzhi.storage.models import Department, Employee, ModelUsage, WorkOrder
+
+DatabaseDep = Annotated[Database, Depends(get_db)]
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -39,14 +42,13 @@ def employees_page(
 
 @router.get("/scenarios")
 def scenarios_page(
-    request: Request, principal: Annotated[Principal, page("scenario.read")], session: DbSession
+    request: Request, _: Annotated[Principal, page("scenario.read")], db: DatabaseDep
 ) -> Response:
-    query = select(Scenario).order_by(Scenario.field, Scenario.slug)
-    by_field: dict[str, list[Scenario]] = {}
-    for scenario in session.scalars(query):
-        if principal.can("scenario.read", scenario.department_id):
-            by_field.setdefault(scenario.field, []).append(scenario)
-    return render(request, "scenarios.html", {"by_field": by_field})
+    from shuzhi.scenarios import FIELD_NAMES_ZH, load_catalogue
+
+    catalogue = load_catalogue(db=db)
+    groups = [(FIELD_NAMES_ZH[f], f.value, items) for f, items in catalogue.by_field().items()]
+    return render(request, "scenarios.html", {"groups": groups, "total": len(catalogue)})
 
 
 def _knowledge(request: Request) -> Any:
