@@ -113,22 +113,32 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _timed(call: Callable[[], Awaitable[Any]]) -> float:
+Call = Callable[[], Awaitable["float | None"]]
+
+
+async def _timed(call: Call) -> tuple[float, float]:
+    """Wall time of one call and the part of it not spent waiting for the model (ms)."""
     start = time.perf_counter()
-    await call()
-    return (time.perf_counter() - start) * 1000
+    upstream = await call()
+    wall = (time.perf_counter() - start) * 1000
+    return wall, (wall - upstream) if upstream is not None else 0.0
 
 
-async def latency(paths: dict[str, Callable[[], Awaitable[Any]]], n: int) -> dict[str, list[float]]:
+async def latency(paths: dict[str, Call], n: int) -> dict[str, list[tuple[float, float]]]:
     for call in paths.values():  # warm up connections and caches
         for _ in range(20):
             await call()
-    results: dict[str, list[float]] = {name: [] for name in paths}
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in paths}
     names = list(paths)
     for i in range(n):
         for name in names[i % len(names) :] + names[: i % len(names)]:
             results[name].append(await _timed(paths[name]))
     return results
+
+
+def _server_timing(headers: Any) -> float:
+    parts = dict(p.strip().split(";dur=") for p in headers["server-timing"].split(","))
+    return float(parts["upstream"])
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -138,7 +148,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def cpu_cost(
-    paths: dict[str, Callable[[], Awaitable[Any]]],
+    paths: dict[str, Call],
     n: int,
     pids: list[int],
     flush: Callable[[], Any],
@@ -206,11 +216,24 @@ async def main(args: argparse.Namespace) -> None:
         base_url=f"http://127.0.0.1:{api_port}/v1", api_key=key, max_retries=0, timeout=120
     )
     messages = [{"role": "user", "content": QUESTION}]
-    paths: dict[str, Callable[[], Awaitable[Any]]] = {
-        "direct": lambda: direct.chat.completions.create(model="deepseek-chat", messages=messages),
-        "gateway": lambda: gateway.chat(ChatRequest(messages=messages, model="bench")),
-        "masked": lambda: gateway.chat(ChatRequest(messages=messages, model="bench-masked")),
-        "http /v1": lambda: via_api.chat.completions.create(model="bench", messages=messages),
+
+    async def call_direct() -> None:
+        await direct.chat.completions.create(model="deepseek-chat", messages=messages)
+
+    async def call_gateway(model: str) -> float:
+        return (await gateway.chat(ChatRequest(messages=messages, model=model))).upstream_ms
+
+    async def call_api() -> float:
+        raw = await via_api.chat.completions.with_raw_response.create(
+            model="bench", messages=messages
+        )
+        return _server_timing(raw.headers)
+
+    paths: dict[str, Call] = {
+        "direct": call_direct,
+        "gateway": lambda: call_gateway("bench"),
+        "masked": lambda: call_gateway("bench-masked"),
+        "http /v1": call_api,
     }
     results = await latency(paths, args.requests)
     report_latency(results, args.requests)
@@ -234,15 +257,19 @@ async def main(args: argparse.Namespace) -> None:
     print(f"database: {database_url.split('://')[0]}, cpus: {os.cpu_count()}")
 
 
-def report_latency(results: dict[str, list[float]], n: int) -> None:
-    base = results["direct"]
-    base_median, base_p99 = statistics.median(base), _percentile(base, 0.99)
+def report_latency(results: dict[str, list[tuple[float, float]]], n: int) -> None:
+    """Wall latency per path, and the part of each call not spent in the model (paired)."""
+    base = [wall for wall, _ in results["direct"]]
+    base_median = statistics.median(base)
     print(f"latency over {n} interleaved requests per path (ms):")
-    print(f"{'path':10s} {'median':>8s} {'p99':>8s} {'overhead median':>16s} {'overhead p99':>13s}")
-    for name, values in results.items():
-        median, p99 = statistics.median(values), _percentile(values, 0.99)
-        print(f"{name:10s} {median:8.2f} {p99:8.2f} {median - base_median:16.2f} "
-              f"{p99 - base_p99:13.2f}")  # fmt: skip
+    print(f"{'path':9s} {'median':>7s} {'p99':>7s} {'vs direct':>10s} "
+          f"{'own median':>11s} {'own p99':>8s}")  # fmt: skip
+    for name, pairs in results.items():
+        walls, own = [w for w, _ in pairs], [o for _, o in pairs]
+        median = statistics.median(walls)
+        print(f"{name:9s} {median:7.2f} {_percentile(walls, 0.99):7.2f} "
+              f"{median - base_median:+10.2f} {statistics.median(own):11.2f} "
+              f"{_percentile(own, 0.99):8.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

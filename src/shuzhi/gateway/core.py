@@ -69,7 +69,16 @@ class _Outcome:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started: float = field(default_factory=time.perf_counter)
     attempts: int = 0
+    upstream_ms: float = 0.0
     errors: list[str] = field(default_factory=list)
+
+    async def timed(self, awaitable: Awaitable[T]) -> T:
+        """Await an endpoint, adding the wait to ``upstream_ms`` (the rest is the gateway's)."""
+        start = time.perf_counter()
+        try:
+            return await awaitable
+        finally:
+            self.upstream_ms += (time.perf_counter() - start) * 1000
 
     @property
     def elapsed_ms(self) -> float:
@@ -199,6 +208,7 @@ class Gateway:
             latency_ms=outcome.elapsed_ms,
             request_id=outcome.request_id,
             attempts=outcome.attempts,
+            upstream_ms=outcome.upstream_ms,
         )
 
     # -- streaming ---------------------------------------------------------------------------
@@ -259,7 +269,7 @@ class Gateway:
                 endpoint, outcome, self._open_stream, body, hold=False
             )
             try:
-                async for raw in upstream:
+                while (raw := await outcome.timed(anext(upstream, None))) is not None:
                     chunk = state.take(raw)
                     if chunk is not None:
                         chunk.endpoint = endpoint.name
@@ -376,9 +386,9 @@ class Gateway:
             try:
                 await limiter.admit()
                 if not hold:
-                    return await call(endpoint, argument)
+                    return await outcome.timed(call(endpoint, argument))
                 async with limiter.slot():
-                    return await call(endpoint, argument)
+                    return await outcome.timed(call(endpoint, argument))
             except Exception as exc:
                 failure = translate(exc)
             delay = self._delay(attempt, failure)

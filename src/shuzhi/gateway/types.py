@@ -107,6 +107,12 @@ class ChatResult:
     latency_ms: float
     request_id: str
     attempts: int = 1
+    upstream_ms: float = 0.0
+
+    @property
+    def gateway_ms(self) -> float:
+        """Time spent in shuzhi rather than waiting for endpoints (includes retry backoff)."""
+        return max(0.0, self.latency_ms - self.upstream_ms)
 
     def to_message(self) -> dict[str, Any]:
         """The assistant turn to append to the history: content and tool calls, no reasoning."""

@@ -158,10 +158,15 @@ def completion_json(result: ChatResult, model: str) -> dict[str, Any]:
     }
 
 
-def _headers(request_id: str | None) -> dict[str, str]:
+def _headers(result: ChatResult | None = None, request_id: str | None = None) -> dict[str, str]:
     headers = {"X-AIGC-Label": "1"}
-    if request_id:
+    if request_id is not None:
         headers["X-Shuzhi-Request-Id"] = request_id
+    if result is not None:
+        headers["X-Shuzhi-Request-Id"] = result.request_id
+        headers["Server-Timing"] = (
+            f"upstream;dur={result.upstream_ms:.2f}, gateway;dur={result.gateway_ms:.2f}"
+        )
     return headers
 
 
@@ -231,12 +236,12 @@ async def chat_completions(body: ChatCompletionBody, request: Request, principal
     model = body.model or "default"
     if not body.stream:
         result = await _chat(gateway, chat)
-        return JSONResponse(completion_json(result, model), headers=_headers(result.request_id))
+        return JSONResponse(completion_json(result, model), headers=_headers(result))
     chunks = await _stream(gateway, chat)
     first = await anext(chunks)  # errors before any output become a normal HTTP error
     include_usage = bool((body.stream_options or {}).get("include_usage"))
     stream = _sse_stream(first, chunks, model, include_usage)
-    return StreamingResponse(stream, media_type="text/event-stream", headers=_headers(None))
+    return StreamingResponse(stream, media_type="text/event-stream", headers=_headers())
 
 
 async def _chat(gateway: Gateway, chat: ChatRequest) -> ChatResult:
@@ -290,4 +295,4 @@ async def embeddings(body: EmbeddingBody, request: Request, principal: ModelUser
     }
     model = body.model or result.alias or result.endpoint
     payload = {"object": "list", "data": data, "model": model, "usage": usage}
-    return JSONResponse(payload, headers=_headers(result.request_id))
+    return JSONResponse(payload, headers=_headers(request_id=result.request_id))
