@@ -145,3 +145,14 @@ def data_page(
     datasets = list_datasets(session, principal.visible_departments("data.read"))
     context = {"datasets": datasets, "departments": _departments(session)}
     return render(request, "data.html", context)
+
+
+@router.get("/jobs")
+def jobs_page(
+    request: Request, principal: Annotated[Principal, page("job.read")], session: DbSession
+) -> Response:
+    from shuzhi.jobs import store
+
+    departments = principal.visible_departments("job.read")
+    jobs = store.list_jobs(session, departments=departments, limit=100)
+    return render(request, "jobs.html", {"jobs": jobs, "status_zh": store.STATUS_ZH})

@@ -46,6 +46,7 @@ NAV = (
     NavItem("nav.workorders", "/console/workorders", "workorder.read"),
     NavItem("nav.models", "/console/models", "usage.read"),
     NavItem("nav.data", "/console/data", "data.read"),
+    NavItem("nav.jobs", "/console/jobs", "job.read"),
     NavItem("nav.audit", "/console/audit", "audit.read"),
     NavItem("nav.users", "/console/users", "user.manage"),
     NavItem("nav.roles", "/console/roles", "role.grant"),
