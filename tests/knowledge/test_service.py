@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from shuzhi.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from shuzhi.knowledge import Grade, KnowledgeService, SearchFilters
 from shuzhi.storage.db import Database
-from shuzhi.storage.models import KbChunk, KbDocument
+from shuzhi.storage.models import Department, KbChunk, KbDocument
 
 from .conftest import NATIONAL
 
@@ -138,13 +138,20 @@ def test_reindex_rebuilds_from_stored_chunks(service: KnowledgeService, laws: st
     assert service.search(laws, "工伤认定", k=1)[0].anchor == "第三条"
 
 
-def test_access_follows_grade_and_department(service: KnowledgeService) -> None:
-    service.create("内部库", department_id=None, grade=Grade.RESTRICTED)
+def test_access_follows_grade_and_department(service: KnowledgeService, db: Database) -> None:
+    with db.session() as session:
+        department = Department(code="rsj", name="人社局")
+        session.add(department)
+        session.flush()
+    service.create("内部库", department_id=department.id, grade=Grade.RESTRICTED)
     with pytest.raises(PermissionDenied, match="密级"):
         service.search("内部库", "任何问题", grades=[Grade.PUBLIC, Grade.INTERNAL])
     with pytest.raises(PermissionDenied, match="其他部门"):
         service.search("内部库", "任何问题", departments=[7])
-    assert service.search("内部库", "任何问题", grades=[Grade.RESTRICTED]) == []
+    readable = service.search(
+        "内部库", "任何问题", grades=[Grade.RESTRICTED], departments=[department.id]
+    )
+    assert readable == []
 
 
 def test_clear_errors(service: KnowledgeService) -> None:
@@ -157,8 +164,8 @@ def test_clear_errors(service: KnowledgeService) -> None:
         service.create("丙", grade="secret")
     with pytest.raises(InvalidInput, match="不能为空"):
         service.search("甲", "  ")
-    with pytest.raises(NotFound, match="找不到文件"):
-        service.import_paths("甲", ["/no/such/place"])
+    missing = service.import_paths("甲", ["/no/such/place.md"])
+    assert missing.failed[0].message.startswith("无法读取文件：place.md")
 
 
 def test_upload_is_identified_by_name(service: KnowledgeService) -> None:

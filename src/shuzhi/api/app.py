@@ -10,6 +10,7 @@ from shuzhi.api.routes import data as data_routes
 from shuzhi.api.routes import health
 from shuzhi.api.routes import hotline as hotline_routes
 from shuzhi.api.routes import jobs as jobs_routes
+from shuzhi.api.routes import knowledge as knowledge_routes
 from shuzhi.api.routes import models as models_routes
 from shuzhi.api.routes import openai_compat as openai_routes
 from shuzhi.api.routes import platform as platform_routes
@@ -39,4 +40,5 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(openai_routes.router)
     app.include_router(models_routes.router)
     app.include_router(hotline_routes.router)
+    app.include_router(knowledge_routes.router)
     return app

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from shuzhi import __version__
-from shuzhi.cli import data, db, hotline, jobs, platform, scenarios, serve, worker
+from shuzhi.cli import data, db, hotline, jobs, kb, platform, scenarios, serve, worker
 from shuzhi.cli import models as models_cli
 from shuzhi.cli.common import err_console
 from shuzhi.errors import ShuzhiError, UserError
@@ -23,6 +23,7 @@ app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(hotline.app, name="hotline")
 app.add_typer(scenarios.app, name="scenarios")
+app.add_typer(kb.app, name="kb")
 app.add_typer(platform.users_app, name="users")
 app.add_typer(platform.departments_app, name="departments")
 app.add_typer(platform.audit_app, name="audit")

@@ -303,13 +303,20 @@ def _grade(value: Grade | str) -> Grade:
 def _check_access(
     kb: KnowledgeBase, grades: set[Grade] | None, departments: Collection[int] | None
 ) -> None:
-    """Data Security Law Art. 21: access follows the grade; non-public bases stay in their
-    department unless the caller may read every department (``departments`` is None)."""
+    """Data Security Law Art. 21: access follows the grade. A non-public base owned by a
+    department stays in it unless the caller may read every department (``departments`` None);
+    a base owned by no department is shared across the government."""
     if grades is not None and Grade(kb.grade) not in grades:
         raise PermissionDenied(
             f"无权读取知识库“{kb.name}”（密级：{kb.grade}）", hint="请联系知识库所属部门授权"
         )
-    if departments is not None and kb.grade != Grade.PUBLIC and kb.department_id not in departments:
+    owned = kb.department_id is not None
+    if (
+        departments is not None
+        and owned
+        and kb.grade != Grade.PUBLIC
+        and kb.department_id not in departments
+    ):
         raise PermissionDenied(
             f"知识库“{kb.name}”属于其他部门，当前账号无权读取", hint="请联系知识库所属部门授权"
         )

@@ -1,0 +1,106 @@
+"""Knowledge bases over HTTP and from the command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from shuzhi.api import create_app
+from shuzhi.config import Settings
+from shuzhi.platform.identity import create_api_key
+from shuzhi.platform.roles import Role
+from shuzhi.storage.db import Database
+from shuzhi.storage.models import AuditRecord
+from tests.platform.helpers import department, user
+
+from .conftest import NATIONAL
+
+
+def _headers(db: Database) -> tuple[dict[str, str], dict[str, str], int]:
+    with db.session() as session:
+        social = department(session, "rsj", "人社局")
+        other = department(session, "cgj", "城管局")
+        operator = user(session, "op", (Role.OPERATOR, social.id))
+        viewer = user(session, "viewer", (Role.VIEWER, other.id))
+        op_key = create_api_key(session, "op", operator.id)[1]
+        viewer_key = create_api_key(session, "viewer", viewer.id)[1]
+    bearer = "Bearer {}".format
+    return {"Authorization": bearer(op_key)}, {"Authorization": bearer(viewer_key)}, social.id
+
+
+def test_http_create_upload_search_ask(settings: Settings, db: Database) -> None:
+    client = TestClient(create_app(settings, db))
+    op, viewer, social = _headers(db)
+
+    made = client.post("/api/kb", json={"name": "社保库", "department_id": social}, headers=op)
+    assert made.status_code == 201, made.text
+    upload = client.post(
+        "/api/kb/社保库/documents",
+        files={"file": ("示范劳动保障法(2020-01-01).md", NATIONAL.encode(), "text/markdown")},
+        headers=op,
+    )
+    assert upload.status_code == 200 and upload.json()["added"] == 1
+
+    found = client.get("/api/kb/社保库/search", params={"q": "工伤认定多久作出决定"}, headers=op)
+    assert found.status_code == 200
+    assert found.json()[0]["citation"] == "《中华人民共和国示范劳动保障法》第三条（2020-01-01）"
+
+    asked = client.post("/api/kb/社保库/ask", json={"question": "工伤认定多久作出决定"}, headers=op)
+    body = asked.json()
+    assert body["mode"] == "offline" and body["label"].startswith("【AI辅助·离线】")
+    assert body["citations"][0]["anchor"] == "第三条"
+
+    # An internal base of another department is neither listed nor searchable for its viewer.
+    assert client.get("/api/kb", headers=viewer).json() == []
+    denied = client.get("/api/kb/社保库/search", params={"q": "工伤"}, headers=viewer)
+    assert denied.status_code == 403 and "其他部门" in denied.json()["error"]["message"]
+    with db.session() as session:
+        actions = set(session.scalars(select(AuditRecord.action)))
+    assert {"kb.create", "kb.import"} <= actions
+
+
+def test_http_viewer_cannot_create(settings: Settings, db: Database) -> None:
+    client = TestClient(create_app(settings, db))
+    _, viewer, _ = _headers(db)
+    response = client.post("/api/kb", json={"name": "x"}, headers=viewer)
+    assert response.status_code == 403
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shuzhi.cli", "kb", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env, "COLUMNS": "200"},
+        timeout=300,
+    )
+
+
+def test_cli_create_import_search_ask(tmp_path: Path, corpus: Path) -> None:
+    env = {
+        "SHUZHI_DATA_DIR": str(tmp_path / "home"),
+        "SHUZHI_CONFIG": str(tmp_path / "none.toml"),
+        "SHUZHI_DATABASE_URL": "",
+    }
+    assert _cli("create", "法规", "--grade", "public", env=env).returncode == 0
+    (corpus / "坏.pdf").write_bytes(b"%PDF broken")
+
+    imported = _cli("import", "法规", str(corpus), env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert "新增 4" in imported.stdout and "失败 1" in imported.stdout
+    assert "PDF 文件无法读取" in imported.stdout
+
+    found = _cli("search", "法规", "济南热线多少个工作日内办结", env=env)
+    assert "《济南市市民热线条例》第二条（2018-07-27）" in found.stdout
+
+    asked = _cli("ask", "法规", "工伤认定多久作出决定", "--offline", env=env)
+    assert "【知识库摘录】" in asked.stdout and "第三条" in asked.stdout
+
+    missing = _cli("search", "没有的库", "问题", env=env)
+    assert missing.returncode == 2 and "知识库不存在" in missing.stderr
+    assert "Traceback" not in missing.stderr
