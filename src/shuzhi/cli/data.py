@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from shuzhi.cli.common import console, database, settings
 from shuzhi.config import Settings
 from shuzhi.dataofficer import service
+from shuzhi.dataofficer.model import drafters
 from shuzhi.dataofficer.profile import DatasetProfile
 from shuzhi.dataofficer.quality import KIND_LABELS
 from shuzhi.dataofficer.sensitive import Grade, kind_label
 from shuzhi.errors import NotFound
+from shuzhi.gateway import Caller, Gateway
 from shuzhi.platform.identity import Principal
 from shuzhi.platform.roles import Role
 from shuzhi.storage.models import Dataset
@@ -166,8 +168,16 @@ def ask_cmd(
 ) -> None:
     """Answer a question over the registered datasets, showing the SQL and the result."""
     cfg = settings()
-    with database(cfg).session() as session:
-        answer = service.ask(session, cfg, question, LOCAL, max_rows=max_rows)
+    db = database(cfg)
+    gateway = Gateway(db, cfg)
+    try:
+        sql_drafter, _ = drafters(gateway, Caller("user", "cli"))
+        with db.session() as session:
+            answer = service.ask(
+                session, cfg, question, LOCAL, drafter=sql_drafter, max_rows=max_rows
+            )
+    finally:
+        gateway.close()
     label = "离线模板" if answer.mode == "offline" else f"模型 {answer.model}"
     console.print(f"[dim]来源：{label}[/]")
     console.print(f"[bold]SQL：[/]{answer.sql}", highlight=False)

@@ -9,11 +9,15 @@ entry then records that model.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from shuzhi.dataofficer.profile import DatasetProfile
 from shuzhi.dataofficer.sensitive import Grade, kind_label
+from shuzhi.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 SHARING = {
     "unconditional": "无条件共享",
@@ -82,7 +86,11 @@ def draft_entry(
         reasons=[reason, "更新周期无法从数据判断，默认“不定期”，请按实际填写"],
     )
     if drafter is not None:
-        _apply_model(draft, drafter, summary(name, profile, fields))
+        try:
+            _apply_model(draft, drafter, summary(name, profile, fields))
+        except ModelError as exc:
+            log.warning("catalogue draft fell back to offline: %s", exc.code)
+            draft.reasons.append("模型服务不可用，本草稿由规则离线生成")
     return draft
 
 

@@ -8,15 +8,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from shuzhi.api.deps import DbSession, get_settings, require
+from shuzhi.api.routes.openai_compat import get_gateway
 from shuzhi.config import Settings
 from shuzhi.dataofficer import service
+from shuzhi.dataofficer.model import drafters
 from shuzhi.dataofficer.quality import Rule
 from shuzhi.errors import NotFound, PermissionDenied
+from shuzhi.gateway import Caller
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.models import CatalogueEntry, Dataset, DatasetField, QualityRun
 
@@ -279,12 +282,20 @@ def preview_rows(
     return {"columns": columns, "rows": rows}
 
 
+def _drafters(request: Request, principal: Principal) -> tuple[Any, Any]:
+    """The gateway's drafters when a model endpoint is configured; offline otherwise."""
+    return drafters(get_gateway(request), Caller("user", principal.name))
+
+
 @router.post("/datasets/{ref}/profile")
 def profile_dataset(
-    ref: str, session: DbSession, principal: Annotated[Principal, require("data.manage")]
+    ref: str,
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, require("data.manage")],
 ) -> dict[str, Any]:
     dataset = _dataset(session, ref, principal, "data.manage")
-    profile = service.profile_dataset(session, dataset)
+    profile = service.profile_dataset(session, dataset, drafter=_drafters(request, principal)[1])
     return {"rows": profile.rows, "seconds": profile.seconds, "profile": dataset.profile}
 
 
@@ -377,11 +388,15 @@ def confirm_catalogue(
 @router.post("/ask")
 def ask(
     body: Question,
+    request: Request,
     session: DbSession,
     settings: SettingsDep,
     principal: Annotated[Principal, require("data.ask")],
 ) -> AnswerPublic:
-    result = service.ask(session, settings, body.question, principal, max_rows=body.max_rows)
+    sql_drafter = _drafters(request, principal)[0]
+    result = service.ask(
+        session, settings, body.question, principal, drafter=sql_drafter, max_rows=body.max_rows
+    )
     return AnswerPublic.model_validate(result, from_attributes=True)
 
 
