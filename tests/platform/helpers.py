@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shuzhi.platform.identity import Principal, create_user, principal_for_user
@@ -26,3 +27,11 @@ def user(
 
 def principal(session: Session, username: str, *roles: tuple[Role, int | None]) -> Principal:
     return principal_for_user(session, user(session, username, *roles))
+
+
+def as_database_owner(session: Session) -> None:
+    """Lift the audit log's append-only trigger, as someone with the owner's rights could."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL session_replication_role = replica"))
+    else:
+        session.execute(text("DROP TRIGGER IF EXISTS audit_log_append_only"))

@@ -6,16 +6,20 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DatabaseError
 
 from shuzhi.errors import InvalidInput
 from shuzhi.platform.audit import AuditFilter, audit, export_csv, prune, verify_chain
 from shuzhi.storage.db import Database, utcnow
 from shuzhi.storage.models import AuditAnchor, AuditRecord
+from tests.platform.helpers import as_database_owner
 
 
 def _write(db: Database, n: int, *, days_ago: int = 0) -> list[int]:
     ids = []
     with db.session() as session:
+        if days_ago:
+            as_database_owner(session)
         for i in range(n):
             record = audit(session, "test.event", actor=f"u{i}", target=f"t{i}", n=i)
             if days_ago:
@@ -31,6 +35,7 @@ def _rehash(db: Database) -> None:
     from shuzhi.platform.audit import GENESIS, record_hash
 
     with db.session() as session:
+        as_database_owner(session)
         prev = GENESIS
         for record in session.scalars(select(AuditRecord).order_by(AuditRecord.id)):
             record.prev_hash = prev
@@ -48,6 +53,7 @@ def test_untouched_chain_verifies(db: Database) -> None:
 def test_edited_record_is_detected(db: Database) -> None:
     ids = _write(db, 5)
     with db.session() as session:
+        as_database_owner(session)
         session.execute(
             update(AuditRecord).where(AuditRecord.id == ids[2]).values(outcome="failure")
         )
@@ -60,6 +66,7 @@ def test_edited_record_is_detected(db: Database) -> None:
 def test_deleted_record_is_detected(db: Database, victim: int) -> None:
     ids = _write(db, 5)
     with db.session() as session:
+        as_database_owner(session)
         session.execute(delete(AuditRecord).where(AuditRecord.id == ids[victim]))
     with db.session() as session:
         report = verify_chain(session)
@@ -85,6 +92,7 @@ def test_prune_keeps_the_chain_verifiable(db: Database) -> None:
             == "audit.prune"
         )
         assert verify_chain(session).ok
+        as_database_owner(session)
         session.execute(delete(AuditRecord).where(AuditRecord.id == recent[0]))
     with db.session() as session:
         assert not verify_chain(session).ok, "deleting the oldest kept record must show"
@@ -111,3 +119,14 @@ def test_export_csv_round_trips_and_is_audited(db: Database) -> None:
     with db.session() as session:
         last = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc())).first()
         assert last is not None and last.action == "audit.export" and last.detail["rows"] == 3
+
+
+def test_the_database_refuses_edits_and_stray_deletes(db: Database) -> None:
+    ids = _write(db, 2)
+    with pytest.raises(DatabaseError, match="append-only"), db.session() as session:
+        session.execute(update(AuditRecord).where(AuditRecord.id == ids[0]).values(actor="x"))
+    if db.dialect == "postgresql":
+        with pytest.raises(DatabaseError, match="append-only"), db.session() as session:
+            session.execute(delete(AuditRecord).where(AuditRecord.id == ids[1]))
+    with db.session() as session:
+        assert verify_chain(session).ok and verify_chain(session).checked == 2

@@ -14,6 +14,7 @@ from shuzhi.cli.main import main
 from shuzhi.config import Settings
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import AuditRecord
+from tests.platform.helpers import as_database_owner
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -75,6 +76,7 @@ def test_cli_manages_accounts_and_detects_tampering(
     assert "role.grant" in out.read_text("utf-8-sig")
 
     with db.session() as session:
+        as_database_owner(session)
         session.execute(update(AuditRecord).where(AuditRecord.id == 2).values(actor="someone"))
     broken = cli("audit", "verify")
     assert broken.returncode == 1 and "断开" in broken.stdout

@@ -235,6 +235,9 @@ def prune(
         last_hash=last.hash,
     )
     session.add(anchor)
+    if session.get_bind().dialect.name == "postgresql":
+        # Lifts the append-only trigger for this transaction only (migration 0007).
+        session.execute(text("SET LOCAL shuzhi.audit_prune = 'on'"))
     session.execute(delete(AuditRecord).where(AuditRecord.id <= last.id))
     session.flush()
     audit(

@@ -17,7 +17,38 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# The audit log is append-only in the database too (等保 2.0 8.1.4.3 c): updates are refused, and
+# on PostgreSQL deletes are refused unless the transaction is the retention pruning, which sets
+# ``shuzhi.audit_prune``. Someone with the database owner's rights can still lift this; the hash
+# chain is what detects that.
+PG_APPEND_ONLY = """
+CREATE OR REPLACE FUNCTION shuzhi_audit_append_only() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND current_setting('shuzhi.audit_prune', true) = 'on' THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'audit_log is append-only (%)', TG_OP;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION shuzhi_audit_append_only();
+"""
+SQLITE_APPEND_ONLY = """
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only (UPDATE)'); END;
+"""
+
+
+def _append_only() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        op.execute(PG_APPEND_ONLY)
+    elif dialect == "sqlite":
+        op.execute(SQLITE_APPEND_ONLY)
+
+
 def upgrade() -> None:
+    _append_only()
     op.create_table(
         "audit_anchors",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -65,6 +96,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
+        op.execute("DROP FUNCTION IF EXISTS shuzhi_audit_append_only()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS audit_log_append_only")
     with op.batch_alter_table("review_tasks") as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_review_tasks_assignee_id_users"), type_="foreignkey"
