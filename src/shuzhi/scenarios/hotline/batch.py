@@ -162,6 +162,7 @@ class BatchJob:
     rules: Rules = field(default_factory=load_rules)
     threshold: float = DEFAULT_THRESHOLD
     dispatcher: Dispatcher | None = None
+    topics: bool = True
 
     def __post_init__(self) -> None:
         if self.dispatcher is None:
@@ -187,7 +188,8 @@ class BatchJob:
             threshold=self.threshold,
             evaluation=evaluate(orders),
         )
-        result.hot_topics = _hot_topics(orders, progress)
+        if self.topics:
+            result.hot_topics = _hot_topics(orders, progress)
         if store is not None:
             progress(len(orders), len(orders), "写入数据库")
             result.stored = store(result)

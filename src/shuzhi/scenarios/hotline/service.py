@@ -104,6 +104,9 @@ def run_batch(
     """The whole batch; with ``db`` the orders and review tasks are stored (idempotently)."""
     if not 0.0 <= threshold <= 1.0:
         raise InvalidInput(f"置信度阈值应在 0 到 1 之间，收到 {threshold}")
+    for given in (input_path, history):
+        if given is not None and not Path(given).is_file():
+            raise InvalidInput(f"找不到文件：{given}", hint="检查文件路径")
     classifier = classifier_for(model_store(settings), history)
     job = BatchJob(classifier, threshold=threshold)
     if db is not None and use_model:
