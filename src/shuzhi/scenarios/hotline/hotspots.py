@@ -145,7 +145,7 @@ def _topic(members: list[Order], rows: Any, terms: Any, newest: datetime | None)
         votes_down=sum(o.message.votes_down for o in members),
         first_at=dates[0].isoformat() if dates else None,
         last_at=dates[-1].isoformat() if dates else None,
-        heat=round(_heat(len(members), up, dates[-1] if dates else None, newest), 3),
+        heat=float(f"{_heat(len(members), up, dates[-1] if dates else None, newest):.4g}"),
         examples=_examples(members, rows),
         codes=[o.code for o in members],
     )
