@@ -58,3 +58,27 @@ def test_a_rejected_input_stores_nothing(db: Database) -> None:
         run_scenario("social.unemployment-benefit", {"contribution_years": "x"}, db=db)
     with db.session() as session:
         assert session.scalar(select(ScenarioRun)) is None
+
+
+def test_a_reviewers_decision_turns_the_run_into_a_human_decision(db: Database) -> None:
+    from shuzhi.platform.identity import create_user, principal_for_user
+    from shuzhi.platform.review import decide
+    from shuzhi.platform.roles import Role
+
+    result = run_scenario("social.unemployment-benefit", ELIGIBLE, db=db, actor="clerk1")
+    with db.session() as session:
+        user = create_user(session, "reviewer1", "password-123", [(Role.REVIEWER, None)])
+        principal = principal_for_user(session, user)
+        edited = {"outputs": {**result.outputs, "months": 12}}
+        decide(
+            session,
+            result.review_task_id or 0,
+            principal,
+            "edit",
+            reason="缴费记录有误",
+            edited=edited,
+        )
+
+    stored = get_run(db, result.run_id or "")
+    assert stored["decided_by"] == "human" and stored["status"] == "edited"
+    assert stored["outputs"]["months"] == 12

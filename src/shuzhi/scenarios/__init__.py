@@ -20,6 +20,7 @@ from shuzhi.scenarios.evaluation import EvalReport, ScenarioEval, evaluate, eval
 from shuzhi.scenarios.model import GatewayModel, ModelReply, OpenAIEndpointModel, ScenarioModel
 from shuzhi.scenarios.packs import export_pack, import_pack, import_pack_text, read_pack
 from shuzhi.scenarios.rules import RuleHit
+from shuzhi.scenarios.store import apply_decision  # registers the review callback
 
 __all__ = [
     "FIELD_NAMES_ZH",
@@ -35,6 +36,7 @@ __all__ = [
     "ScenarioDef",
     "ScenarioEval",
     "ScenarioModel",
+    "apply_decision",
     "builtin_catalogue",
     "evaluate",
     "evaluate_employee",

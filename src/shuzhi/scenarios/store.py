@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from shuzhi.errors import Conflict, NotFound
 from shuzhi.platform.audit import audit
-from shuzhi.platform.review import create_review_task
+from shuzhi.platform.review import create_review_task, on_decision
 from shuzhi.scenarios.definition import HumanGate, ScenarioDef
 from shuzhi.scenarios.loader import scenario_from_data
 from shuzhi.scenarios.values import jsonable
 from shuzhi.storage.db import Database
-from shuzhi.storage.models import Scenario, ScenarioRun
+from shuzhi.storage.models import ReviewTask, Scenario, ScenarioRun
 
 if TYPE_CHECKING:
     from shuzhi.scenarios.engine import RunResult
@@ -116,6 +116,27 @@ def _queue_review(
     )
 
 
+def apply_decision(session: Session, task: ReviewTask) -> None:
+    """A named reviewer decided a run's review task: the run now records a human decision.
+
+    An edited decision replaces the outputs with the reviewer's (PIPL Art. 24: the decision
+    with legal effect is the person's, kept beside the AI proposal in the task).
+    """
+    run = session.scalar(select(ScenarioRun).where(ScenarioRun.public_id == task.subject_id))
+    if run is None:
+        return
+    run.status = task.status
+    run.decided_by = "human"
+    content = (task.decision or {}).get("content")
+    if task.status == "edited" and isinstance(content, dict):
+        edited = content.get("outputs", content)
+        if isinstance(edited, dict):
+            run.outputs = edited
+
+
+on_decision(REVIEW_KIND, apply_decision)
+
+
 def get_run(db: Database, run_id: str) -> dict[str, Any]:
     with db.session() as session:
         run = session.scalar(select(ScenarioRun).where(ScenarioRun.public_id == run_id))
@@ -124,6 +145,7 @@ def get_run(db: Database, run_id: str) -> dict[str, Any]:
         return {
             "run_id": run.public_id,
             "scenario_id": run.scenario_slug,
+            "department_id": run.department_id,
             "version": run.scenario_version,
             "field": run.field,
             "actor": run.actor,

@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from shuzhi.api.deps import DbSession, get_db, require
-from shuzhi.errors import PermissionDenied
+from shuzhi.errors import NotFound, PermissionDenied
 from shuzhi.platform.identity import Principal
 from shuzhi.scenarios import (
     FIELD_NAMES_ZH,
@@ -98,9 +98,13 @@ def list_scenarios(
 
 @router.get("/runs/{run_id}")
 def read_run(
-    _: Annotated[Principal, require("scenario.read")], db: DbDep, run_id: str
+    principal: Annotated[Principal, require("scenario.read")], db: DbDep, run_id: str
 ) -> dict[str, Any]:
-    return get_run(db, run_id)
+    run = get_run(db, run_id)
+    visible = principal.visible_departments("scenario.read")
+    if visible is not None and run["department_id"] not in visible:
+        raise NotFound(f"没有运行记录 {run_id}")
+    return run
 
 
 @router.post("/eval")
