@@ -62,13 +62,22 @@ def segment_for_index(text: str) -> list[str]:
     return [t.lower() for t in segment_for_search(text)]
 
 
+# "自受理之日起二十日内", "十五个工作日内", "三个月以内": a deadline. Segmentation cuts these into
+# 二十日 / 内, so no word links them to a question like "多久" or "几天"; a marker word does.
+DEADLINE = re.compile(
+    r"[零〇一二两三四五六七八九十百\d]+个?(?:工作)?(?:日|天|月|年|小时)(?:内|以内|之内)"
+)
+DEADLINE_WORD = "期限"
+
+
 def index_text(text: str) -> str:
     """The text as space-separated lower-case words, ready for a whitespace tokenizer.
 
     Punctuation tokens are left in: they cost a few index terms but filtering 2 million tokens
     one by one in Python would double the import time, and no query ever contains them.
     """
-    return " ".join(rjieba.cut_for_search(text.lower()))
+    words = " ".join(rjieba.cut_for_search(text.lower()))
+    return f"{words} {DEADLINE_WORD}" if DEADLINE.search(text) else words
 
 
 def decode(data: bytes) -> str:

@@ -15,7 +15,7 @@ from shuzhi.knowledge.backends.base import Hit, IndexEntry, SearchRequest, date_
 
 log = logging.getLogger(__name__)
 
-TITLE_BOOST = 1.5
+TITLE_BOOST = 0.7
 WRITER_HEAP = 200_000_000
 
 
