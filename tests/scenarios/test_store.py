@@ -82,3 +82,19 @@ def test_a_reviewers_decision_turns_the_run_into_a_human_decision(db: Database) 
     stored = get_run(db, result.run_id or "")
     assert stored["decided_by"] == "human" and stored["status"] == "edited"
     assert stored["outputs"]["months"] == 12
+
+
+def test_a_prefilled_form_waits_for_the_citizen_not_a_reviewer(db: Database) -> None:
+    inputs = {"name": "张三", "id_number": "370102199001011231", "fill_on": "2024-06-01"}
+    result = run_scenario("approval.form-prefill-from-id", inputs, db=db)
+    assert not result.needs_review and result.review_task_id is None
+    assert get_run(db, result.run_id or "")["status"] == "awaiting_citizen"
+
+
+def test_sampling_after_the_fact_is_deterministic() -> None:
+    from shuzhi.scenarios import builtin_catalogue
+
+    scenario = builtin_catalogue().get("safety.interrogation-record-check")
+    picks = [run_scenario(scenario, case.inputs).needs_review for case in scenario.cases[:4]]
+    again = [run_scenario(scenario, case.inputs).needs_review for case in scenario.cases[:4]]
+    assert picks == again
