@@ -13,7 +13,16 @@ from shuzhi.gateway.registry import AliasSpec, EndpointSpec, add_endpoint, set_a
 from shuzhi.gateway.testing import ScriptedModelServer
 from shuzhi.storage.db import Database
 
-ENV_VARS = ("BASE_URL", "NAME", "API_KEY", "REASONER_NAME", "EMBEDDING_NAME", "TRUST_ZONE")
+ENV_VARS = (
+    "BASE_URL",
+    "NAME",
+    "API_KEY",
+    "REASONER_NAME",
+    "EMBEDDING_NAME",
+    "TRUST_ZONE",
+    "TIMEOUT_S",
+    "MASK_PATTERNS",
+)
 
 
 @pytest.fixture(autouse=True)

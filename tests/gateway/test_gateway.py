@@ -202,6 +202,24 @@ def test_masking_round_trip_outside_the_trust_zone(
     assert usage_rows(gateway)[0].masked_items == 2
 
 
+def test_configured_extra_patterns_are_masked_too(
+    db: Database,
+    settings: Settings,
+    scripted_model: ScriptedModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHUZHI_MODEL_MASK_PATTERNS", '{"工号": "GH\\\\d{6}"}')
+    add(db, settings, "ds", scripted_model)
+    gateway = Gateway(db, settings, config_ttl=0)
+
+    result = gateway.chat_sync(ask("我的工号是 GH123456"))
+
+    sent = scripted_model.chat_requests[0]["messages"][0]["content"]
+    assert "GH123456" not in sent and "〔工号1〕" in sent
+    assert result.content == "echo: 我的工号是 GH123456"
+    gateway.close()
+
+
 def test_inside_endpoint_gets_plain_text_unless_configured(
     db: Database,
     settings: Settings,

@@ -12,7 +12,8 @@ which creates the endpoint ``env-chat`` and the default alias ``gov-chat``. Opti
 ``SHUZHI_MODEL_REASONER_NAME`` (endpoint ``env-reasoner``, alias ``gov-reasoner``),
 ``SHUZHI_MODEL_EMBEDDING_NAME`` (``env-embedding``, alias ``gov-embedding``) and
 ``SHUZHI_MODEL_TRUST_ZONE`` (``outside`` unless set to ``inside``). Database entries with the same
-names win over the environment.
+names win over the environment. ``SHUZHI_MODEL_MASK_PATTERNS`` (JSON, name → regex) adds patterns
+to what is masked before text leaves for an outside endpoint.
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ class ModelBaseSettings(BaseSettings):
     embedding_name: str | None = None
     trust_zone: str = "outside"
     timeout_s: float = 120.0
+    # Extra masking patterns, name → regular expression, e.g. {"工号": "GH\\d{6}"} (JSON).
+    mask_patterns: dict[str, str] = {}
 
 
 def env_catalog() -> tuple[list[EndpointConfig], list[AliasConfig]]:

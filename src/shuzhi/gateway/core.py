@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from shuzhi.config import Settings
 from shuzhi.errors import ModelError, NoModelConfigured, NotFound
 from shuzhi.gateway import registry
-from shuzhi.gateway.catalog import Catalog, EndpointConfig, load_catalog
+from shuzhi.gateway.catalog import Catalog, EndpointConfig, ModelBaseSettings, load_catalog
 from shuzhi.gateway.limits import EndpointLimiter
 from shuzhi.gateway.masking import Masker, Vault, mask_messages, unmask
 from shuzhi.gateway.streaming import StreamState
@@ -107,7 +107,7 @@ class Gateway:
     ) -> None:
         self.db = db
         self.settings = settings
-        self.masker = masker or default_masker()
+        self.masker = masker or _configured_masker()
         self.config_ttl = config_ttl
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
@@ -487,6 +487,11 @@ class _LoopThread:
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
+
+
+def _configured_masker() -> Masker:
+    patterns = ModelBaseSettings().mask_patterns
+    return Masker(extra_patterns=patterns) if patterns else default_masker()
 
 
 _KIND_ZH = {"chat": "对话", "reasoning": "推理", "embedding": "向量"}
