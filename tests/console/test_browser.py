@@ -7,15 +7,43 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from shuzhi.aigc import visible_label
+from shuzhi.config import Settings
+from shuzhi.knowledge import KnowledgeService
 from shuzhi.platform import review
 from shuzhi.platform.roles import Role
 from shuzhi.storage.db import Database, utcnow
-from shuzhi.storage.models import Conversation, ModelUsage, ReviewTask, WorkOrder
+from shuzhi.storage.models import (
+    Conversation,
+    Employee,
+    EmployeeVersion,
+    ModelUsage,
+    ReviewTask,
+    WorkOrder,
+)
 from tests.platform.helpers import PASSWORD, department, user
 
 pytestmark = pytest.mark.browser
+
+
+LAW = (
+    "# 工伤保险条例\n\n<!-- INFO END -->\n\n第二十条 社会保险行政部门应当自受理工伤认定申请之日起"
+    "60日内作出工伤认定的决定，并书面通知申请工伤认定的职工或者其近亲属和该职工所在单位。\n"
+)
+
+
+def _seed_employee(db: Database, settings: Settings, department_id: int) -> None:
+    service = KnowledgeService(db, settings)
+    service.create("工伤法规", department_id=department_id)
+    service.import_upload("工伤法规", "工伤保险条例.md", LAW.encode())
+    with db.session() as session:
+        employee = Employee(slug="injury-qa", name="工伤咨询员", department_id=department_id)
+        session.add(employee)
+        session.flush()
+        definition = {"knowledge_bases": ["工伤法规"]}
+        session.add(EmployeeVersion(employee_id=employee.id, version=1, definition=definition))
 
 
 def _seed(db: Database) -> int:
@@ -58,9 +86,10 @@ def _nav(page: Any) -> set[str]:
 
 
 def test_roles_review_and_screenshots(
-    live_server: str, browser: Any, db: Database, screenshot_dir: Path
+    live_server: str, browser: Any, db: Database, settings: Settings, screenshot_dir: Path
 ) -> None:
     task_id = _seed(db)
+    _seed_employee(db, settings, department_id=1)
     suffix = db.dialect
 
     boss = _sign_in(browser, live_server, "boss")
@@ -99,6 +128,22 @@ def test_roles_review_and_screenshots(
         stored = session.get(ReviewTask, task_id)
         assert stored is not None and stored.decided_by_name == "rev"
     assert reviewer.goto(f"{live_server}/console/audit").status == 403
+
+    # Test chat with a digital employee: offline, cited, labelled, and rated.
+    reviewer.goto(f"{live_server}/console/employees")
+    reviewer.click("text=试聊")
+    reviewer.fill("#chat-form input[name=message]", "工伤认定决定多久作出？")
+    reviewer.click("#chat-send")
+    reviewer.wait_for_selector(".msg.assistant")
+    reply = reviewer.inner_text(".msg.assistant")
+    assert visible_label("offline") in reply and "依据：《工伤保险条例》" in reply
+    assert "60日内作出工伤认定的决定" in reply
+    reviewer.screenshot(path=str(screenshot_dir / f"chat-{suffix}.png"), full_page=True)
+    reviewer.click(".msg.assistant .rate button >> text=5")
+    reviewer.wait_for_selector(".rate .ok")
+    with db.session() as session:
+        rated = session.scalar(select(Conversation).where(Conversation.channel == "console-test"))
+        assert rated is not None and rated.satisfaction == 5
 
     auditor = _sign_in(browser, live_server, "aud")
     assert _nav(auditor) == {"nav.audit"}

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from shuzhi.api.deps import DbSession, get_db
+from shuzhi.console import chat
 from shuzhi.console.web import page, render
+from shuzhi.errors import InvalidInput, NotFound
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import Department, Employee, ModelUsage, WorkOrder
@@ -51,7 +53,7 @@ def scenarios_page(
     return render(request, "scenarios.html", {"groups": groups, "total": len(catalogue)})
 
 
-def _knowledge(request: Request) -> Any:
+def knowledge_service(request: Request) -> Any:
     from shuzhi.knowledge import KnowledgeService
 
     service = getattr(request.app.state, "knowledge", None)
@@ -65,7 +67,7 @@ def _bases(request: Request, principal: Principal) -> list[Any]:
     visible = principal.visible_departments("kb.read")
     return [
         (kb, docs, chunks)
-        for kb, docs, chunks in _knowledge(request).list_bases()
+        for kb, docs, chunks in knowledge_service(request).list_bases()
         if visible is None or kb.department_id is None or kb.department_id in visible
     ]
 
@@ -86,7 +88,7 @@ def knowledge_search(
     query: Annotated[str, Form()],
 ) -> Response:
     departments = principal.visible_departments("kb.read")
-    passages = _knowledge(request).search([kb], query, k=5, departments=departments)
+    passages = knowledge_service(request).search([kb], query, k=5, departments=departments)
     return render(request, "_kb_results.html", {"passages": passages})
 
 
@@ -97,7 +99,7 @@ async def knowledge_upload(
     kb: Annotated[str, Form()],
     file: Annotated[UploadFile, File()],
 ) -> Response:
-    service = _knowledge(request)
+    service = knowledge_service(request)
     base = service.readable([kb], None, principal.visible_departments("kb.write"))[0]
     data = await file.read()
     report = await run_in_threadpool(service.import_upload, base.id, file.filename or "", data)
@@ -156,3 +158,49 @@ def jobs_page(
     departments = principal.visible_departments("job.read")
     jobs = store.list_jobs(session, departments=departments, limit=100)
     return render(request, "jobs.html", {"jobs": jobs, "status_zh": store.STATUS_ZH})
+
+
+@router.get("/employees/{slug}/chat")
+def chat_page(
+    slug: str,
+    request: Request,
+    principal: Annotated[Principal, page("employee.chat")],
+    session: DbSession,
+) -> Response:
+    employee = chat.employee_for_chat(session, slug, principal)
+    definition = chat.definition_of(session, employee)
+    return render(request, "chat.html", {"employee": employee, "definition": definition})
+
+
+@router.post("/employees/{slug}/chat")
+def chat_send(
+    slug: str,
+    request: Request,
+    principal: Annotated[Principal, page("employee.chat")],
+    session: DbSession,
+    message: Annotated[str, Form()],
+    conversation: Annotated[str, Form()] = "",
+) -> Response:
+    employee = chat.employee_for_chat(session, slug, principal)
+    turn = chat.answer(request, employee, chat.definition_of(session, employee), message)
+    stored = chat.record(session, employee, principal, turn, conversation)
+    return render(request, "_chat_turn.html", {"turn": turn, "conversation": stored})
+
+
+@router.post("/conversations/{public_id}/satisfaction")
+def chat_rate(
+    public_id: str,
+    request: Request,
+    principal: Annotated[Principal, page("employee.chat")],
+    session: DbSession,
+    score: Annotated[int, Form()],
+) -> Response:
+    from shuzhi.storage.models import Conversation
+
+    found = session.scalar(select(Conversation).where(Conversation.public_id == public_id))
+    if found is None or not principal.can("employee.chat", found.department_id):
+        raise NotFound(f"会话 {public_id} 不存在")
+    if not 1 <= score <= 5:
+        raise InvalidInput("满意度须为 1 到 5")
+    found.satisfaction = score
+    return render(request, "_message.html", {"ok": "chat.rated"})
