@@ -109,3 +109,5 @@ def test_one_time_password_is_shown_once(settings: Settings, db: Database) -> No
     form = {"username": "li", "password": password.group(1)}
     landed = fresh.post("/console/login", data=form, follow_redirects=False)
     assert landed.headers["location"] == "/console/password", "must change the password first"
+    blocked = fresh.get("/console/reviews", follow_redirects=False)
+    assert blocked.status_code == 303 and blocked.headers["location"] == "/console/password"

@@ -103,13 +103,19 @@ def page(permission: str | None) -> Any:
     def check(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
         principal = get_principal(request, session)
         request.state.principal = principal
-        login_session(request, session)
+        active = login_session(request, session)
+        if permission is not None and active is not None and active.user.must_change_password:
+            raise MustChangePassword("请先修改初始密码")
         if permission is not None and not principal.can(permission):
             raise PermissionDenied(f"当前账号没有权限访问此页面（{permission}）")
         return principal
 
     check.permission = permission  # type: ignore[attr-defined]
     return Depends(check)
+
+
+class MustChangePassword(PermissionDenied):
+    """A one-time password is still in use: every page but the password page is closed."""
 
 
 def redirect(url: str, request: Request | None = None) -> Response:
@@ -128,6 +134,8 @@ def console_error_handler(
     async def handle(request: Request, exc: Exception) -> Any:
         if not request.url.path.startswith("/console") or not isinstance(exc, ShuzhiError):
             return await fallback(request, exc)
+        if isinstance(exc, MustChangePassword):
+            return redirect("/console/password", request)
         if isinstance(exc, Unauthenticated):
             target = "/console/login?next=" + quote(request.url.path)
             return redirect(target, request)
