@@ -20,7 +20,8 @@ from pathlib import Path
 
 from shuzhi.config import Settings
 from shuzhi.knowledge import KnowledgeService
-from shuzhi.knowledge.evaluation import EvalReport, load_questions, score
+from shuzhi.knowledge.backends import Hit
+from shuzhi.knowledge.evaluation import EvalQuestion, EvalReport, load_questions, score
 from shuzhi.storage.setup import open_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +31,38 @@ QUESTIONS = ROOT / "bench" / "knowledge_questions.yaml"
 
 def directory_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def ablations(service: KnowledgeService, questions: list[EvalQuestion]) -> dict[str, object]:
+    """Recall/MRR with parts of the ranking switched off, on the same index."""
+    from unittest import mock
+
+    from shuzhi.knowledge import ranking
+    from shuzhi.knowledge import service as service_module
+
+    def plain(hits: list[Hit], *_: object) -> list[ranking.Ranked]:
+        best: dict[tuple[int, int], ranking.Ranked] = {}
+        for h in hits:
+            best.setdefault((h.document_id, h.seq), ranking.Ranked(h.document_id, h.seq, h.score))
+        return sorted(best.values(), key=lambda r: r.score, reverse=True)
+
+    def run() -> dict[str, float]:
+        report = EvalReport(
+            5, [score(q, service.search("bench-laws", q.q, k=5)) for q in questions]
+        )
+        return {"recall_at_5": round(report.recall, 3), "mrr": round(report.mrr, 3)}
+
+    out: dict[str, object] = {}
+    with mock.patch.object(ranking, "expand_question", lambda _text: []):
+        out["without_thesaurus"] = run()
+    with mock.patch.object(service_module, "rerank", plain):
+        out["without_reranking"] = run()
+    with (
+        mock.patch.object(ranking, "expand_question", lambda _text: []),
+        mock.patch.object(service_module, "rerank", plain),
+    ):
+        out["bm25_only"] = run()
+    return out
 
 
 def main() -> int:
@@ -49,9 +82,10 @@ def main() -> int:
         service = KnowledgeService(db, settings)
         service.create("bench-laws", grade="public")
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = service.import_paths("bench-laws", [args.corpus])
         import_seconds = time.perf_counter() - started
+        import_cpu_seconds = time.process_time() - cpu
         again = time.perf_counter()
         service.import_paths("bench-laws", [args.corpus])
         reimport_seconds = time.perf_counter() - again
@@ -61,13 +95,16 @@ def main() -> int:
         results = [score(q, service.search("bench-laws", q.q, k=5)) for q in questions]
         evaluation = EvalReport(5, results)
 
-        timings = []
+        timings, cpu_timings = [], []
         for _ in range(args.rounds):
             for q in questions:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 service.search("bench-laws", q.q, k=5)
                 timings.append((time.perf_counter() - t) * 1000)
+                cpu_timings.append((time.process_time() - c) * 1000)
         timings.sort()
+        cpu_timings.sort()
+        variants = ablations(service, questions)
 
         index_dir = workdir / "index"
         out = {
@@ -77,6 +114,7 @@ def main() -> int:
             "failed_files": len(report.failed),
             "chunks": report.chunks,
             "import_seconds": round(import_seconds, 1),
+            "import_cpu_seconds": round(import_cpu_seconds, 1),
             "reimport_unchanged_seconds": round(reimport_seconds, 1),
             "index_bytes": directory_size(index_dir) if index_dir.exists() else None,
             "sqlite_bytes": directory_size(workdir)
@@ -84,9 +122,12 @@ def main() -> int:
             "queries": len(timings),
             "latency_ms_median": round(statistics.median(timings), 2),
             "latency_ms_p99": round(timings[int(len(timings) * 0.99) - 1], 2),
+            "cpu_ms_median": round(statistics.median(cpu_timings), 2),
+            "cpu_ms_p99": round(cpu_timings[int(len(cpu_timings) * 0.99) - 1], 2),
             "questions": len(questions),
             "recall_at_5": round(evaluation.recall, 3),
             "mrr": round(evaluation.mrr, 3),
+            "ablations": variants,
             "misses": [
                 {"q": m.question.q, "want": f"{m.question.doc} {m.question.article}", "got": m.got}
                 for m in evaluation.misses
