@@ -391,6 +391,7 @@ class ScriptedModelServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,
+            timeout_keep_alive=30,
         )
         self._server = uvicorn.Server(config)
         sockets = [self._socket]
@@ -420,7 +421,12 @@ class ScriptedModelServer:
     def serve_forever(self, *, log_level: str = "info") -> None:
         """Run in the calling thread until interrupted (for ``shuzhi models scripted-server``)."""
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self._port, log_level=log_level, access_log=False
+            self.app,
+            host="127.0.0.1",
+            port=self._port,
+            log_level=log_level,
+            access_log=False,
+            timeout_keep_alive=30,
         )
         uvicorn.Server(config).run()
 
