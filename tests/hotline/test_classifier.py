@@ -41,12 +41,12 @@ def test_store_versions_and_manifest(tmp_path: Path, sample_files: tuple[Path, P
 
 
 def test_an_incomplete_version_is_never_loaded_nor_reused(
-    tmp_path: Path, classifier: DispatchClassifier
+    tmp_path: Path, sample_files: tuple[Path, Path]
 ) -> None:
     store = ModelStore(tmp_path)
     (tmp_path / "v1").mkdir()  # a crash before the manifest was written
     assert store.versions() == []
-    assert store.save(classifier).version == 2
+    assert store.save(train(*load_history(sample_files[0]))).version == 2
 
 
 def test_cross_validation_removes_duplicates(sample_files: tuple[Path, Path]) -> None:

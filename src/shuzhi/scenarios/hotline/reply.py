@@ -243,9 +243,9 @@ def check_reply(
     """Flags for a reply: demands it does not touch, no concrete commitment, past the deadline."""
     reply_terms = _terms(reply)
     check = ReplyCheck(allowed_working_days=rules.file.deadlines.default.working_days)
-    check.missed_demands = [
-        d for d in extract_demands(message) if not _covered(d, reply, reply_terms)
-    ]
+    # Only explicit asks count: a sentence that merely mentions 解决 or 处理 states a grievance.
+    asks = [d for d in extract_demands(message, limit=8) if _ASK.search(d)]
+    check.missed_demands = [d for d in asks if not _covered(d, reply, reply_terms)]
     check.no_commitment = not _CONCRETE.search(reply)
     if check.no_commitment and _VAGUE.search(reply):
         check.notes.append("只有“高度重视、加强、协调”等表态，没有时间、措施或结果")
