@@ -135,3 +135,18 @@ def test_a_message_lost_at_submit_is_resent_by_the_leader(db: Database) -> None:
     maintenance.once()
     maintenance.once()
     assert up.sent == [job.id]  # sent once, then marked as sent
+
+
+def test_operators_change_and_disable_schedules(db: Database, declared: None) -> None:
+    from shuzhi.errors import NotFound
+    from shuzhi.jobs.scheduler import list_schedules, update_schedule
+
+    sync_schedules(db)
+    changed = update_schedule(db, "nightly-noop", every_seconds=3600, enabled=False)
+    assert changed.interval_seconds == 3600 and not changed.enabled
+    assert changed.next_run_at < utcnow() + timedelta(seconds=3601)
+    assert [(s.name, s.enabled) for s in list_schedules(db)] == [("nightly-noop", False)]
+    sync_schedules(db)  # a restart keeps the operator's change
+    assert list_schedules(db)[0].interval_seconds == 3600
+    with pytest.raises(NotFound, match="nightly-noop"):
+        update_schedule(db, "nope", enabled=True)

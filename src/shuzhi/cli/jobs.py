@@ -12,6 +12,7 @@ from rich.table import Table
 from shuzhi import jobs
 from shuzhi.cli.common import console, database, settings, setup_logging
 from shuzhi.errors import InvalidInput
+from shuzhi.jobs.scheduler import list_schedules, update_schedule
 from shuzhi.storage.models import Job
 
 app = typer.Typer(help="后台任务：查看、取消、重试、运行", no_args_is_help=True)
@@ -89,6 +90,34 @@ def kinds_cmd() -> None:
     for kind in jobs.all_kinds():
         table.add_row(kind.name, kind.title, str(kind.max_attempts), kind.permission or "仅系统")
     console.print(table)
+
+
+@app.command("schedules")
+def schedules_cmd() -> None:
+    """List periodic jobs (created by a running worker from the declarations in code)."""
+    table = Table("名称", "类型", "间隔（秒）", "下次运行", "启用", "最近任务")
+    for row in list_schedules(database()):
+        table.add_row(
+            row.name,
+            row.kind,
+            str(row.interval_seconds),
+            f"{row.next_run_at:%Y-%m-%d %H:%M:%S}",
+            "是" if row.enabled else "否",
+            str(row.last_job_id or ""),
+        )
+    console.print(table)
+
+
+@app.command("schedule")
+def schedule_cmd(
+    name: str,
+    every: Annotated[int | None, typer.Option(help="新的间隔，单位秒")] = None,
+    enable: Annotated[bool | None, typer.Option("--enable/--disable", help="启用或停用")] = None,
+) -> None:
+    """Change a periodic job's interval, or enable / disable it."""
+    row = update_schedule(database(), name, every_seconds=every, enabled=enable)
+    state = "启用" if row.enabled else "停用"
+    console.print(f"定时任务 {row.name}：每 {row.interval_seconds} 秒，{state}")
 
 
 def _parse_params(raw: str) -> dict[str, Any]:

@@ -207,3 +207,30 @@ class Maintenance(threading.Thread):
         self._halt.set()
         self.join(timeout=10)
         release_lease(self.db, LEADER, self.holder)
+
+
+def list_schedules(db: Database) -> list[JobSchedule]:
+    with db.session() as session:
+        return list(session.scalars(select(JobSchedule).order_by(JobSchedule.name)))
+
+
+def update_schedule(
+    db: Database, name: str, *, every_seconds: int | None = None, enabled: bool | None = None
+) -> JobSchedule:
+    """Change a schedule's interval (the next run moves accordingly) or switch it on or off."""
+    from shuzhi.errors import InvalidInput, NotFound
+
+    with db.session() as session:
+        schedule = session.scalar(select(JobSchedule).where(JobSchedule.name == name))
+        if schedule is None:
+            known = "、".join(session.scalars(select(JobSchedule.name))) or "（无）"
+            raise NotFound(f"没有名为 {name!r} 的定时任务；现有：{known}")
+        if every_seconds is not None:
+            if every_seconds < 1:
+                raise InvalidInput("间隔至少 1 秒", hint="--every 以秒为单位，例如 86400 表示每天")
+            schedule.interval_seconds = every_seconds
+            schedule.next_run_at = utcnow() + timedelta(seconds=every_seconds)
+        if enabled is not None:
+            schedule.enabled = enabled
+        session.flush()
+        return schedule
