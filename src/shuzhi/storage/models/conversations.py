@@ -23,6 +23,11 @@ class Conversation(Timestamped, Base):
     channel: Mapped[str] = mapped_column(String(32), default="api")
     status: Mapped[str] = mapped_column(String(16), default="open")
     satisfaction: Mapped[int | None] = mapped_column(Integer)
+    # The authenticated citizen (e.g. a hashed unified-identity subject), bound by the surface
+    # that authenticated them; skills for "own records" read it, never model-supplied arguments.
+    citizen_ref: Mapped[str | None] = mapped_column(String(128), index=True)
+    # The masking vault, so the same phone number gets the same placeholder in every turn.
+    vault: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

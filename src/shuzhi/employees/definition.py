@@ -1,0 +1,99 @@
+"""An employee's definition: the YAML an operator writes, validated with file, field and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shuzhi.errors import InvalidInput
+from shuzhi.scenarios.loader import parse_yaml, validation_problems
+
+SLUG = r"^[a-z][a-z0-9-]{1,63}$"
+BUILTIN_DIR = Path(__file__).parent / "definitions"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DepartmentRef(Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,63}$")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class Guardrails(Strict):
+    sensitive_words: list[str] = Field(default_factory=list)
+    sensitive_words_file: str | None = None
+    out_of_scope: list[str] = Field(
+        default_factory=list, description="话题关键词：命中即礼貌拒绝并说明本员工的职责"
+    )
+    max_turns: int = Field(default=40, ge=1, le=1000)
+    max_tokens: int = Field(default=60_000, ge=100)
+    max_tool_calls: int = Field(default=8, ge=0, le=100)
+
+
+class Handoff(Strict):
+    keywords: list[str] = Field(
+        default_factory=lambda: ["转人工", "人工客服", "找人工", "人工服务"]
+    )
+    when_unanswered: bool = Field(default=True, description="知识库无依据时主动提供转人工")
+    due_in_hours: int = Field(default=4, ge=1, le=24 * 30)
+
+
+class EmployeeDefinition(Strict):
+    id: str = Field(pattern=SLUG)
+    name: str = Field(min_length=1, max_length=200)
+    department: DepartmentRef
+    role: str = Field(min_length=1, description="职责说明，进入系统提示词")
+    greeting: str = ""
+    model: str | None = Field(default=None, description="模型别名；空则用默认别名")
+    audience: str = Field(default="citizen", pattern="^(citizen|staff)$")
+    skills: list[str] = Field(default_factory=list)
+    knowledge_bases: list[str] = Field(default_factory=list)
+    scenarios: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list, description="典型诉求，用于前台分派")
+    front_desk: bool = False
+    answer_scenario: str | None = Field(
+        default=None, description="离线答问所用的场景（须有一个文本输入，见 answer_input）"
+    )
+    answer_input: str = "question"
+    citation_required: bool = True
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    handoff: Handoff = Field(default_factory=Handoff)
+
+
+def definition_from_text(text: str, origin: str) -> EmployeeDefinition:
+    data, node = parse_yaml(text, origin)
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{origin}：员工定义应是一个键值映射（YAML 对象）")
+    return definition_from_data(data, origin, node)
+
+
+def definition_from_data(
+    data: dict[str, Any], origin: str = "员工定义", node: Any = None
+) -> EmployeeDefinition:
+    try:
+        return EmployeeDefinition.model_validate(data)
+    except ValidationError as exc:
+        problems = validation_problems(exc, node, origin)
+        raise InvalidInput(
+            "员工定义有误：\n" + "\n".join(problems),
+            hint="按提示修改后重新提交；格式说明见 docs/employees.md",
+            problems=problems,
+        ) from exc
+
+
+def load_definition_file(path: Path) -> EmployeeDefinition:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            f"无法读取员工定义文件 {path}：{exc}", hint="确认路径和 UTF-8 编码"
+        ) from exc
+    return definition_from_text(text, str(path))
+
+
+def builtin_definitions() -> list[EmployeeDefinition]:
+    return [load_definition_file(p) for p in sorted(BUILTIN_DIR.glob("*.yaml"))]
