@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import String, case, cast, func, insert, select
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import InvalidInput
@@ -72,10 +72,14 @@ class UsageRecord:
     masked_items: int = 0
     attempts: int = 0
     stream: bool = False
+    at: datetime = field(default_factory=utcnow)
 
     def to_row(self) -> ModelUsage:
-        return ModelUsage(
-            at=utcnow(),
+        return ModelUsage(**self.to_values())
+
+    def to_values(self) -> dict[str, Any]:
+        return dict(
+            at=self.at,
             request_id=self.request_id,
             operation=self.operation,
             alias=self.alias,
@@ -236,7 +240,7 @@ class UsageWriter:
     def _write(self, records: list[UsageRecord]) -> None:
         try:
             with self.db.session() as session:
-                session.add_all([record.to_row() for record in records])
+                session.execute(insert(ModelUsage), [record.to_values() for record in records])
         except Exception:
             # One bad batch must not stop metering: store what can be stored, one by one.
             log.warning("batch of %d usage records failed; writing them singly", len(records))
