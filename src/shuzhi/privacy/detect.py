@@ -79,7 +79,8 @@ _LOCAL_LANDLINE = (
 )
 # A second local number listed after a full or an announced one: 0735-2178591、2178592.
 _LISTED_LOCAL = (
-    rf"(?:(?:{_PHONE_WORDS}){_LEAD}|(?<![0-9A-Za-z]){_AREA}[ -]?)[2-9]\d{{6,7}}[、/或]\s?"
+    rf"(?=[电座固传热分办0])(?:(?:{_PHONE_WORDS}){_LEAD}|(?<![0-9A-Za-z]){_AREA}[ -]?)"
+    r"[2-9]\d{6,7}[、/或]\s?"
     r"(?P<value>[2-9]\d{6,7})" + _CLOSE + _NOT_AMOUNT
 )
 _LANDLINE_PARTS = re.compile(rf"[(（]?(?P<area>{_AREA})[)）]?[ -]?(?P<local>\d+)")
