@@ -108,3 +108,36 @@ def test_combination_and_parsing() -> None:
         ModelChoice("交通运输", 1.0, "m", "")
     )
     assert parse_choice("not json", ["交通运输"], "m") is None
+
+
+def test_reply_draft_is_written_by_the_model_when_one_is_configured(
+    settings: Settings,
+    db: Database,
+    gateway: Gateway,
+    scripted_model: ScriptedModelServer,
+    classifier: DispatchClassifier,
+    messy_xlsx: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from shuzhi.api import create_app
+    from shuzhi.platform.identity import create_api_key, create_user
+    from shuzhi.platform.roles import Role
+    from shuzhi.scenarios.hotline.batch import BatchJob
+    from shuzhi.scenarios.hotline.service import store_orders
+
+    store_orders(db, BatchJob(classifier).run(messy_xlsx))
+    with db.session() as session:
+        user = create_user(session, "op", "password-123", [(Role.OPERATOR, None)])
+        _, key = create_api_key(session, "t", user.id)
+    client = TestClient(create_app(settings, db), headers={"Authorization": f"Bearer {key}"})
+    code = client.get("/api/hotline/workorders").json()[1]["code"]
+    scripted_model.push("您好！关于社保缴纳方式，【待核实】。")
+
+    drafted = client.post(f"/api/hotline/workorders/{code}/reply-draft").json()
+
+    assert drafted["reply"].startswith("【AI生成】") and "【待核实】" in drafted["reply"]
+    assert drafted["details"]["reply_draft"]["mode"] == "model"
+    assert drafted["reply_status"] == "pending_approval"
+    prompt = scripted_model.chat_requests[0]["messages"][-1]["content"]
+    assert "第二十四条" in prompt and "13812345678" not in prompt

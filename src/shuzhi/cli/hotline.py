@@ -108,7 +108,7 @@ def models() -> None:
     """List the stored versions of the dispatch classifier."""
     store = model_store(settings())
     for version in store.versions():
-        m = store.load(version).manifest
+        m = store.manifest(version)
         cv = f"宏F1 {m.cv['macro_f1']:.4f}" if m.cv else "未做交叉验证"
         console.print(f"v{m.version}  {m.trained_at}  {m.n_samples} 条  {cv}  {m.source}")
 

@@ -15,12 +15,15 @@ from sqlalchemy import select
 
 from shuzhi import jobs
 from shuzhi.api.deps import DbSession, get_settings, require
+from shuzhi.api.routes.openai_compat import get_gateway
 from shuzhi.config import Settings
 from shuzhi.errors import InvalidInput, NotFound
+from shuzhi.gateway import Gateway
 from shuzhi.platform.audit import audit
 from shuzhi.platform.identity import Principal
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
 from shuzhi.scenarios.hotline.jobs import KIND
+from shuzhi.scenarios.hotline.model_step import reply_writer
 from shuzhi.scenarios.hotline.reply import check_reply, draft_reply
 from shuzhi.scenarios.hotline.rules import load_rules
 from shuzhi.storage.models import Job, WorkOrder
@@ -176,9 +179,13 @@ def get_workorder(
 
 @router.post("/workorders/{code}/reply-draft", response_model=WorkOrderPublic)
 def draft_workorder_reply(
-    code: str, session: DbSession, principal: Annotated[Principal, require("workorder.write")]
+    code: str,
+    session: DbSession,
+    gateway: Annotated[Gateway, Depends(get_gateway)],
+    principal: Annotated[Principal, require("workorder.write")],
 ) -> WorkOrderPublic:
-    """Draft a reply (offline template with cited rules), stored pending a person's approval."""
+    """Draft a reply, stored pending a person's approval: written by the model when an endpoint
+    is configured, else the offline template with the cited rules."""
     row = _order(session, code)
     draft = draft_reply(
         title=row.title,
@@ -187,6 +194,7 @@ def draft_workorder_reply(
         handling_unit=row.handling_unit or "承办单位",
         order_type=row.order_type or "help",
         rules=load_rules(),
+        writer=reply_writer(gateway) if gateway.available() else None,
     )
     row.reply, row.reply_status = draft.labelled_text, draft.status
     row.details = {

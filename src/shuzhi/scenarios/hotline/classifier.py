@@ -236,6 +236,10 @@ class ModelStore:
         )
         return classifier.manifest
 
+    def manifest(self, version: int) -> Manifest:
+        text = (self.root / f"v{version}" / MANIFEST_FILE).read_text("utf-8")
+        return Manifest(**json.loads(text))
+
     def load(self, version: int | None = None) -> DispatchClassifier:
         versions = self.versions()
         if not versions:
@@ -246,6 +250,5 @@ class ModelStore:
         chosen = version if version is not None else versions[-1]
         if chosen not in versions:
             raise NotFound(f"没有派单模型版本 v{chosen}，已有：{versions}")
-        folder = self.root / f"v{chosen}"
-        manifest = Manifest(**json.loads((folder / MANIFEST_FILE).read_text("utf-8")))
-        return DispatchClassifier(joblib.load(folder / MODEL_FILE), manifest)
+        pipeline = joblib.load(self.root / f"v{chosen}" / MODEL_FILE)
+        return DispatchClassifier(pipeline, self.manifest(chosen))

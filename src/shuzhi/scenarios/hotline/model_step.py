@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from shuzhi.errors import ModelError
@@ -73,3 +73,19 @@ class GatewayModelStep:
             log.warning("hotline model step failed, dispatching offline: %s", exc.code)
             return None
         return parse_choice(result.content, candidates, result.model)
+
+
+def reply_writer(gateway: Gateway, model: str | None = None) -> Callable[[str], tuple[str, str]]:
+    """A ``writer`` for :func:`shuzhi.scenarios.hotline.reply.draft_reply` through the gateway."""
+
+    def write(prompt: str) -> tuple[str, str]:
+        request = ChatRequest(
+            messages=[{"role": "user", "content": prompt}],
+            model=model,
+            temperature=0.3,
+            caller=Caller("scenario", "hotline-reply"),
+        )
+        result = gateway.chat_sync(request)
+        return result.content, result.model
+
+    return write

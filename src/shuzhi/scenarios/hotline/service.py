@@ -81,9 +81,8 @@ def classifier_for(store: ModelStore, history: Path | None) -> DispatchClassifie
         return store.load()
     source = f"{Path(history).name}#{file_key(history)}"
     for version in reversed(store.versions()):
-        candidate = store.load(version)
-        if candidate.manifest.source == source:
-            return candidate
+        if store.manifest(version).source == source:
+            return store.load(version)
     manifest, _ = train_and_save(history, store)
     return store.load(manifest.version)
 
