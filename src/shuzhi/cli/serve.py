@@ -3,21 +3,19 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from shuzhi.api import create_app
 from shuzhi.cli.common import console, database, settings, setup_logging
-from shuzhi.platform.bootstrap import bootstrap
+from shuzhi.config import Settings
+from shuzhi.storage.db import Database
+
+HostOption = Annotated[str | None, typer.Option(help="监听地址，默认 SHUZHI_HOST 或 127.0.0.1")]
+PortOption = Annotated[int | None, typer.Option(help="端口，默认 SHUZHI_PORT 或 8000")]
 
 
-def serve(
-    host: Annotated[
-        str | None, typer.Option(help="监听地址，默认 SHUZHI_HOST 或 127.0.0.1")
-    ] = None,
-    port: Annotated[int | None, typer.Option(help="端口，默认 SHUZHI_PORT 或 8000")] = None,
-) -> None:
-    """Start the HTTP API and the console."""
-    cfg = settings()
+def prepare(cfg: Settings) -> Database:
+    """Open (and on the embedded default, migrate) the database; create the first admin."""
+    from shuzhi.platform.bootstrap import bootstrap
+
     setup_logging(cfg.log_level)
     db = database(cfg)
     with db.session() as session:
@@ -28,5 +26,20 @@ def serve(
             f"[bold yellow]首次启动：已创建管理员 {first.username}，一次性密码 {first.password}[/]"
             "（仅显示这一次，请登录后立即修改）"
         )
-    app = create_app(cfg, db)
-    uvicorn.run(app, host=host or cfg.host, port=port or cfg.port, log_level="info")
+    return db
+
+
+def run_server(cfg: Settings, db: Database, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from shuzhi.api import create_app
+
+    host, port = host or cfg.host, port or cfg.port
+    console.print(f"控制台：http://{host}:{port}/console   接口文档：http://{host}:{port}/docs")
+    uvicorn.run(create_app(cfg, db), host=host, port=port, log_level="info")
+
+
+def serve(host: HostOption = None, port: PortOption = None) -> None:
+    """Start the HTTP API and the console."""
+    cfg = settings()
+    run_server(cfg, prepare(cfg), host, port)

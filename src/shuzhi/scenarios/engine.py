@@ -107,9 +107,12 @@ def run_scenario(
     ctx = RunContext(definition, coerce_inputs(definition, inputs), model, knowledge)
     _run_steps(ctx)
     result = _result(ctx, started)
-    if session is not None or db is not None:
+    stored = session is not None or db is not None
+    if stored:
         _store(db, session, definition, inputs, result, actor, department_id)
-    log.info(
+    # One INFO line per recorded run; evaluation runs (thousands, unstored) stay at DEBUG.
+    log.log(
+        logging.INFO if stored else logging.DEBUG,
         "scenario run %s mode=%s review=%s %.1fms",
         definition.id,
         result.mode.value,

@@ -1,0 +1,75 @@
+"""Sub-commands imported only when used, so `shuzhi version` does not load scikit-learn.
+
+Each entry names the module and attribute of a typer app (a command group) or a plain function
+(a single command), with the one-line help shown by `shuzhi --help`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+
+@dataclass(frozen=True)
+class Lazy:
+    module: str
+    attr: str
+    help: str
+
+
+COMMANDS: dict[str, Lazy] = {
+    "start": Lazy(
+        "shuzhi.cli.start", "start", "一键启动：预置员工上岗、运行热线示例任务并启动平台"
+    ),
+    "serve": Lazy("shuzhi.cli.serve", "serve", "启动 HTTP 接口与管理控制台"),
+    "worker": Lazy("shuzhi.cli.worker", "worker", "启动任务执行进程（本机队列或 Redis）"),
+    "db": Lazy("shuzhi.cli.db", "app", "数据库：迁移与状态"),
+    "models": Lazy("shuzhi.cli.models", "app", "模型底座：模型服务、别名、用量"),
+    "kb": Lazy("shuzhi.cli.kb", "app", "知识库：导入、检索、问答"),
+    "employees": Lazy("shuzhi.cli.employees", "app", "数智员工：定义、上岗、对话"),
+    "scenarios": Lazy("shuzhi.cli.scenarios", "app", "应用场景：目录、运行、评测、场景包"),
+    "hotline": Lazy("shuzhi.cli.hotline", "app", "12345 热线：批量派单、训练、示例"),
+    "data": Lazy("shuzhi.cli.data", "app", "AI 数据官：画像、质量、分级、问数"),
+    "jobs": Lazy("shuzhi.cli.jobs", "app", "后台任务：查看、取消、重试、定时"),
+    "users": Lazy("shuzhi.cli.platform", "users_app", "用户、角色与 API 密钥"),
+    "departments": Lazy("shuzhi.cli.platform", "departments_app", "部门（委办局）"),
+    "audit": Lazy("shuzhi.cli.platform", "audit_app", "审计日志：校验、导出、清理"),
+    "reviews": Lazy("shuzhi.cli.platform", "reviews_app", "人工复核队列"),
+}
+
+
+def _load(name: str, entry: Lazy) -> Any:
+    obj: Any = getattr(importlib.import_module(entry.module), entry.attr)
+    if not isinstance(obj, typer.Typer):
+        single = typer.Typer()
+        single.command(name, help=entry.help if not obj.__doc__ else None)(obj)
+        obj = single
+    command = typer.main.get_command(obj)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    _listing = False
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return super().get_command(ctx, cmd_name)
+        if self._listing:  # the help page needs only the name and one line
+            return TyperCommand(cmd_name, help=entry.help)
+        return _load(cmd_name, entry)
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False

@@ -1,0 +1,66 @@
+"""``shuzhi start``: the README's first command — the whole platform, working, on one machine.
+
+1. the database (SQLite in the data directory unless configured) and the first administrator;
+2. the shipped digital employees, each going on duty only if its scenarios' evaluation passes;
+3. the main job: the 12345 hotline batch on the shared public data when it is beside the checkout,
+   otherwise on a sample the project generates, with its workbook, JSON Lines and HTML report;
+4. the HTTP API and the console.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shuzhi.cli.common import console, settings
+from shuzhi.cli.serve import HostOption, PortOption, prepare, run_server
+from shuzhi.config import Settings
+from shuzhi.storage.db import Database
+
+
+def _employees_on_duty(db: Database) -> None:
+    from shuzhi.employees import service
+
+    with db.session() as session:
+        rows = service.install_builtin(session)
+        table = Table(title="数智员工", show_lines=False)
+        for column in ("编号", "名称", "状态"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row.slug, row.name, service.STATE_LABELS.get(row.status, row.status))
+    console.print(table)
+
+
+def _hotline_demo(cfg: Settings, db: Database) -> None:
+    from shuzhi.cli.hotline import _print_result, _run_with_bar
+    from shuzhi.scenarios.hotline.demo import demo_inputs
+
+    inputs = demo_inputs(cfg)
+    console.print(f"[bold]12345 热线批量派单[/]　数据来源：{inputs.description}")
+    result = _run_with_bar(
+        input_path=inputs.input_path,
+        history=inputs.history,
+        out_dir=cfg.data_dir / "hotline-demo",
+        db=db,
+        actor="start",
+    )
+    _print_result(result)
+    console.print(f"[bold green]报告：[/]{result.outputs['report']}")
+
+
+def start(
+    host: HostOption = None,
+    port: PortOption = None,
+    demo: Annotated[bool, typer.Option(help="启动前运行热线示例批量任务")] = True,
+    serve: Annotated[bool, typer.Option(help="完成后启动平台（--no-serve 只运行任务）")] = True,
+) -> None:
+    """Set up everything on the embedded defaults, run the hotline job, then serve."""
+    cfg = settings()
+    db = prepare(cfg)
+    _employees_on_duty(db)
+    if demo:
+        _hotline_demo(cfg, db)
+    if serve:
+        run_server(cfg, db, host, port)
