@@ -127,3 +127,19 @@ def test_metrics_and_satisfaction(settings: Settings, db: Database) -> None:
     text = boss.get("/metrics").text
     assert 'shuzhi_model_tokens{department="城管局"} 120.0' in text
     assert "shuzhi_handoff_ratio 0.5" in text
+
+
+def test_refused_requests_are_security_events(settings: Settings, db: Database) -> None:
+    with db.session() as session:
+        user(session, "view", (Role.VIEWER, None))
+    client = _client(settings, db)
+    assert (
+        client.get("/api/users", headers={"Authorization": "Bearer sz-forged"}).status_code == 401
+    )
+    _login(client, "view")
+    assert client.get("/api/audit").status_code == 403
+    with db.session() as session:
+        events = {(r.action, r.actor, r.outcome): r for r in session.scalars(select(AuditRecord))}
+    assert ("auth.apikey", "anonymous", "failure") in events
+    denied = events[("access.denied", "view", "failure")]
+    assert denied.target == "GET /api/audit" and denied.detail["permission"] == "audit.read"

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from shuzhi.aigc import visible_label
-from shuzhi.api.deps import get_principal, get_session, login_session
+from shuzhi.api.deps import get_principal, get_session, login_session, record_security_event
 from shuzhi.console.i18n import DEFAULT, LANGUAGES, translate
 from shuzhi.errors import PermissionDenied, ShuzhiError, Unauthenticated
 from shuzhi.platform.identity import Principal
@@ -107,6 +107,8 @@ def page(permission: str | None) -> Any:
         if permission is not None and active is not None and active.user.must_change_password:
             raise MustChangePassword("请先修改初始密码")
         if permission is not None and not principal.can(permission):
+            record_security_event(request, session, "access.denied", actor=principal.name,
+                                  outcome="failure", permission=permission)  # fmt: skip
             raise PermissionDenied(f"当前账号没有权限访问此页面（{permission}）")
         return principal
 
