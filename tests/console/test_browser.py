@@ -11,49 +11,44 @@ from sqlalchemy import select
 
 from shuzhi.aigc import visible_label
 from shuzhi.config import Settings
+from shuzhi.employees import service
 from shuzhi.knowledge import KnowledgeService
 from shuzhi.platform import review
 from shuzhi.platform.roles import Role
 from shuzhi.storage.db import Database, utcnow
-from shuzhi.storage.models import (
-    Conversation,
-    Employee,
-    EmployeeVersion,
-    ModelUsage,
-    ReviewTask,
-    WorkOrder,
-)
+from shuzhi.storage.models import Conversation, ModelUsage, ReviewTask, WorkOrder
 from tests.platform.helpers import PASSWORD, department, user
 
 pytestmark = pytest.mark.browser
 
 
-LAW = (
-    "# 工伤保险条例\n\n<!-- INFO END -->\n\n第二十条 社会保险行政部门应当自受理工伤认定申请之日起"
-    "60日内作出工伤认定的决定，并书面通知申请工伤认定的职工或者其近亲属和该职工所在单位。\n"
+PENSION_LAW = (
+    "# 社会保险法\n\n<!-- INFO END -->\n\n第十六条 参加基本养老保险的个人，达到法定退休年龄时"
+    "累计缴费满十五年的，按月领取基本养老金。\n"
 )
 
 
-def _seed_employee(db: Database, settings: Settings, department_id: int) -> None:
-    service = KnowledgeService(db, settings)
-    service.create("工伤法规", department_id=department_id)
-    service.import_upload("工伤法规", "工伤保险条例.md", LAW.encode())
+def _seed_employees(db: Database, settings: Settings) -> int:
+    """The shipped employees and the social-insurance clerk's knowledge base; returns the
+    clerk's department."""
+    knowledge = KnowledgeService(db, settings)
+    knowledge.create("社会保险法规", grade="public")
+    knowledge.import_upload("社会保险法规", "社会保险法.md", PENSION_LAW.encode())
     with db.session() as session:
-        employee = Employee(slug="injury-qa", name="工伤咨询员", department_id=department_id)
-        session.add(employee)
-        session.flush()
-        definition = {"knowledge_bases": ["工伤法规"]}
-        session.add(EmployeeVersion(employee_id=employee.id, version=1, definition=definition))
+        installed = {e.slug: e for e in service.install_builtin(session)}
+        department_id = installed["social-insurance-clerk"].department_id
+        assert department_id is not None
+        return department_id
 
 
-def _seed(db: Database) -> int:
+def _seed(db: Database, social: int) -> int:
     with db.session() as session:
         cg = department(session, "cg", "城管局")
         rsj = department(session, "rsj", "人社局")
         user(session, "root", (Role.SYSTEM_ADMIN, None))
         user(session, "aud", (Role.AUDIT_ADMIN, None))
         user(session, "sec", (Role.SECURITY_ADMIN, None))
-        user(session, "rev", (Role.REVIEWER, cg.id))
+        user(session, "rev", (Role.REVIEWER, cg.id), (Role.OPERATOR, social))
         user(session, "boss", (Role.DEPARTMENT_ADMIN, cg.id))
         user(session, "other", (Role.REVIEWER, rsj.id))
         session.add(Conversation(public_id="c1", department_id=cg.id, satisfaction=5))
@@ -88,8 +83,8 @@ def _nav(page: Any) -> set[str]:
 def test_roles_review_and_screenshots(
     live_server: str, browser: Any, db: Database, settings: Settings, screenshot_dir: Path
 ) -> None:
-    task_id = _seed(db)
-    _seed_employee(db, settings, department_id=1)
+    social = _seed_employees(db, settings)
+    task_id = _seed(db, social)
     suffix = db.dialect
 
     boss = _sign_in(browser, live_server, "boss")
@@ -129,20 +124,19 @@ def test_roles_review_and_screenshots(
         assert stored is not None and stored.decided_by_name == "rev"
     assert reviewer.goto(f"{live_server}/console/audit").status == 403
 
-    # Test chat with a digital employee: offline, cited, labelled, and rated.
+    # Test chat with a digital employee: answered offline, labelled, stored, and rated.
     reviewer.goto(f"{live_server}/console/employees")
-    reviewer.click("text=试聊")
-    reviewer.fill("#chat-form input[name=message]", "工伤认定决定多久作出？")
+    reviewer.click("tr[data-employee=social-insurance-clerk] .chat-link")
+    reviewer.fill("#chat-form input[name=message]", "养老保险交多少年能领养老金？")
     reviewer.click("#chat-send")
     reviewer.wait_for_selector(".msg.assistant")
     reply = reviewer.inner_text(".msg.assistant")
-    assert visible_label("offline") in reply and "依据：《工伤保险条例》" in reply
-    assert "60日内作出工伤认定的决定" in reply
+    assert visible_label("offline") in reply and "十五年" in reply
     reviewer.screenshot(path=str(screenshot_dir / f"chat-{suffix}.png"), full_page=True)
     reviewer.click(".msg.assistant .rate button >> text=5")
     reviewer.wait_for_selector(".rate .ok")
     with db.session() as session:
-        rated = session.scalar(select(Conversation).where(Conversation.channel == "console-test"))
+        rated = session.scalar(select(Conversation).where(Conversation.channel == "console"))
         assert rated is not None and rated.satisfaction == 5
 
     auditor = _sign_in(browser, live_server, "aud")

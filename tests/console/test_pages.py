@@ -111,3 +111,33 @@ def test_one_time_password_is_shown_once(settings: Settings, db: Database) -> No
     assert landed.headers["location"] == "/console/password", "must change the password first"
     blocked = fresh.get("/console/reviews", follow_redirects=False)
     assert blocked.status_code == 303 and blocked.headers["location"] == "/console/password"
+
+
+def test_employee_lifecycle_from_the_console(settings: Settings, db: Database) -> None:
+    from shuzhi.employees import service
+
+    with db.session() as session:
+        installed = {e.slug: e for e in service.install_builtin(session)}
+        social = installed["social-insurance-clerk"].department_id
+        user(session, "boss", (Role.DEPARTMENT_ADMIN, social))
+    client, csrf = _signed_in(settings, db, "boss")
+    listing = client.get("/console/employees").text
+    assert "social-insurance-clerk" in listing and "approval-clerk" not in listing
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    url = "/console/employees/social-insurance-clerk/lifecycle"
+    done = client.post(url, data={"target": "suspended", "reason": "系统升级"}, headers=headers)
+    assert done.status_code == 200 and "停岗" in done.text
+    other = client.post("/console/employees/approval-clerk/lifecycle",
+                        data={"target": "suspended"}, headers=headers)  # fmt: skip
+    assert other.status_code == 403
+    with db.session() as session:
+        record = session.scalar(
+            select(AuditRecord).where(
+                AuditRecord.action == "employee.lifecycle", AuditRecord.actor == "boss"
+            )
+        )
+        assert record is not None and record.detail == {
+            "from": "on_duty",
+            "to": "suspended",
+            "reason": "系统升级",
+        }

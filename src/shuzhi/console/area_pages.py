@@ -16,7 +16,7 @@ from shuzhi.console.web import page, render
 from shuzhi.errors import InvalidInput, NotFound
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.db import Database
-from shuzhi.storage.models import Department, Employee, ModelUsage, WorkOrder
+from shuzhi.storage.models import Department, ModelUsage, WorkOrder
 
 DatabaseDep = Annotated[Database, Depends(get_db)]
 
@@ -32,14 +32,23 @@ def _departments(session: Any) -> dict[int, str]:
     return {d.id: d.name for d in session.scalars(select(Department))}
 
 
+def _employees_context(session: Any, principal: Principal) -> dict[str, Any]:
+    from shuzhi.employees import service
+
+    employees = service.list_employees(session, principal.visible_departments("employee.read"))
+    return {
+        "employees": employees,
+        "departments": _departments(session),
+        "transitions": service.TRANSITIONS,
+        "state_labels": service.STATE_LABELS,
+    }
+
+
 @router.get("/employees")
 def employees_page(
     request: Request, principal: Annotated[Principal, page("employee.read")], session: DbSession
 ) -> Response:
-    query = _scoped(select(Employee), Employee.department_id, principal, "employee.read")
-    employees = list(session.scalars(query.order_by(Employee.id)))
-    return render(request, "employees.html", {"employees": employees,
-                                              "departments": _departments(session)})  # fmt: skip
+    return render(request, "employees.html", _employees_context(session, principal))
 
 
 @router.get("/scenarios")
@@ -168,8 +177,7 @@ def chat_page(
     session: DbSession,
 ) -> Response:
     employee = chat.employee_for_chat(session, slug, principal)
-    definition = chat.definition_of(session, employee)
-    return render(request, "chat.html", {"employee": employee, "definition": definition})
+    return render(request, "chat.html", {"employee": employee})
 
 
 @router.post("/employees/{slug}/chat")
@@ -182,9 +190,26 @@ def chat_send(
     conversation: Annotated[str, Form()] = "",
 ) -> Response:
     employee = chat.employee_for_chat(session, slug, principal)
-    turn = chat.answer(request, employee, chat.definition_of(session, employee), message)
-    stored = chat.record(session, employee, principal, turn, conversation)
-    return render(request, "_chat_turn.html", {"turn": turn, "conversation": stored})
+    turn = chat.reply(request, session, employee, principal, message, conversation)
+    return render(request, "_chat_turn.html", {"turn": turn, "question": message})
+
+
+@router.post("/employees/{slug}/lifecycle")
+def employee_lifecycle(
+    slug: str,
+    request: Request,
+    principal: Annotated[Principal, page("employee.lifecycle")],
+    session: DbSession,
+    target: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    from shuzhi.employees import service
+
+    employee = chat.employee_for_chat(session, slug, principal)
+    if not principal.can("employee.lifecycle", employee.department_id):
+        raise NotFound(f"数智员工 {slug} 不存在")
+    service.transition(session, slug, target, principal.name, reason)
+    return render(request, "_employees_table.html", _employees_context(session, principal))
 
 
 @router.post("/conversations/{public_id}/satisfaction")
