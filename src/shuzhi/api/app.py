@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shuzhi import __version__
+from shuzhi.api.employee_models import EmployeeModels
 from shuzhi.api.errors import install_error_handlers
 from shuzhi.api.routes import data as data_routes
+from shuzhi.api.routes import employees as employee_routes
 from shuzhi.api.routes import health
 from shuzhi.api.routes import hotline as hotline_routes
 from shuzhi.api.routes import jobs as jobs_routes
@@ -17,6 +19,7 @@ from shuzhi.api.routes import platform as platform_routes
 from shuzhi.api.routes import scenarios as scenario_routes
 from shuzhi.config import Settings
 from shuzhi.console import mount as mount_console
+from shuzhi.gateway.virtual import register_virtual_source
 from shuzhi.storage.db import Database
 
 
@@ -41,4 +44,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(models_routes.router)
     app.include_router(hotline_routes.router)
     app.include_router(knowledge_routes.router)
+    app.include_router(employee_routes.router)
+    # Employees on duty answer on /v1 as models; looked up per call, so no restart is needed.
+    register_virtual_source("employees", EmployeeModels())
     return app

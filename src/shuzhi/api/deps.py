@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
-from typing import Annotated, Any
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -17,6 +19,9 @@ from shuzhi.platform.permissions import roles_for
 from shuzhi.platform.roles import ROLE_LABELS_ZH
 from shuzhi.platform.sessions import ActiveSession, resolve_session
 from shuzhi.storage.db import Database
+
+if TYPE_CHECKING:
+    from shuzhi.employees import EmployeeRuntime
 
 SESSION_COOKIE = "shuzhi_session"
 CSRF_HEADER = "x-csrf-token"
@@ -97,7 +102,13 @@ def session_cookie_principal(request: Request, session: Session) -> Principal | 
     return active.principal
 
 
-def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
+# scope="function": the transaction commits before the response leaves, so a client acting on
+# the response (a browser following the sign-in redirect) sees what the request wrote, and a
+# failed commit becomes an error response instead of a lost write behind a 200.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_principal(request: Request, session: DbSession) -> Principal:
     request.state.db_session = session  # for auditing a refusal in the same transaction
     token = _bearer(request)
     if token:
@@ -119,7 +130,6 @@ def get_principal(request: Request, session: Annotated[Session, Depends(get_sess
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-DbSession = Annotated[Session, Depends(get_session)]
 
 
 def require(permission: str) -> Any:
@@ -147,3 +157,57 @@ def require(permission: str) -> Any:
 
     check.permission = permission  # type: ignore[attr-defined]  # read by the matrix test
     return Depends(check)
+
+
+# -- the employee runtime and the HTTP side of /v1 calls --------------------------------------
+
+
+def employee_runtime(request: Request) -> EmployeeRuntime:
+    """The application's one employee runtime, shared by ``/api``, ``/v1`` and the console.
+
+    It always holds the gateway and asks it on every turn whether a model endpoint is configured,
+    so an endpoint added while the platform runs is used without a restart (and none means offline).
+    """
+    from shuzhi.api.routes.knowledge import knowledge_service
+    from shuzhi.api.routes.openai_compat import get_gateway
+    from shuzhi.employees import EmployeeRuntime
+
+    found: EmployeeRuntime | None = getattr(request.app.state, "employee_runtime", None)
+    if found is None:
+        found = EmployeeRuntime(
+            get_db(request),
+            get_settings(request),
+            gateway=get_gateway(request),
+            knowledge=knowledge_service(request),
+        )
+        request.app.state.employee_runtime = found
+    return found
+
+
+@dataclass
+class ModelCall:
+    """The HTTP side of one ``/v1`` call, for virtual models that need more than the messages.
+
+    A virtual model is handed a ``ChatRequest`` only; an employee model also needs who is calling
+    (to scope by department), the request's headers and ``user`` field (a conversation to
+    continue), and a way to send headers back (the conversation it answered in).
+    """
+
+    request: Request
+    principal: Principal
+    user: str | None = None
+    reply_headers: dict[str, str] = field(default_factory=dict)
+
+
+_model_call: ContextVar[ModelCall | None] = ContextVar("shuzhi_model_call", default=None)
+
+
+def bind_model_call(request: Request, principal: Principal, user: str | None = None) -> ModelCall:
+    """Make this ``/v1`` call visible to virtual models for the rest of the request."""
+    call = ModelCall(request, principal, user)
+    _model_call.set(call)
+    return call
+
+
+def current_model_call() -> ModelCall | None:
+    return _model_call.get()

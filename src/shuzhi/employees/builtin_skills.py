@@ -10,11 +10,10 @@ from sqlalchemy import select
 
 from shuzhi.cn.calendar import default_calendar
 from shuzhi.cn.ids import parse_credit_code, parse_id_number
+from shuzhi.employees.handoff import request_handoff
 from shuzhi.employees.skills import Level, SkillContext, skill
-from shuzhi.platform.review import create_review_task
-from shuzhi.privacy import mask_for_display
-from shuzhi.storage.db import utcnow
-from shuzhi.storage.models import Conversation, WorkOrder
+from shuzhi.employees.workorders import register
+from shuzhi.storage.models import Conversation, Message, WorkOrder
 
 
 class SearchArgs(BaseModel):
@@ -135,39 +134,22 @@ def compare_materials(_ctx: SkillContext, args: MaterialsArgs) -> dict[str, Any]
 
 
 class OrderArgs(BaseModel):
-    title: str = Field(min_length=2, max_length=200, description="诉求标题")
     text: str = Field(min_length=5, max_length=5000, description="诉求内容（群众原话整理）")
+    title: str = Field(default="", max_length=200, description="诉求标题；空则取内容开头")
 
 
-@skill("create_work_order", "把群众诉求登记为 12345 工单，交派单环节处理", OrderArgs, Level.PUBLIC)
+@skill(
+    "create_work_order",
+    "把群众诉求登记为 12345 工单：判定类型、承办单位和答复时限，交派单环节处理",
+    OrderArgs,
+    Level.PUBLIC,
+)
 def create_work_order(ctx: SkillContext, args: OrderArgs) -> dict[str, Any]:
-    seq = len(_orders_of(ctx)) + 1
-    order = WorkOrder(
-        code=f"WX{ctx.conversation_id:08d}-{seq:02d}",
-        department_id=ctx.department_id,
-        source_ref=f"conversation:{ctx.conversation_id}",
-        title=args.title,
-        text=args.text,
-        requester_masked=mask_for_display(ctx.citizen_ref) if ctx.citizen_ref else None,
-        received_at=utcnow(),
-        status="new",
-        decided_by="ai",
-    )
-    ctx.session.add(order)
-    ctx.session.flush()
-    return {"work_order": order.code, "status": "已登记，等待派单", "id": order.id}
+    return register(ctx, args.title.strip(), args.text.strip())
 
 
 class NoArgs(BaseModel):
     pass
-
-
-def _orders_of(ctx: SkillContext) -> list[WorkOrder]:
-    return list(
-        ctx.session.scalars(
-            select(WorkOrder).where(WorkOrder.source_ref == f"conversation:{ctx.conversation_id}")
-        )
-    )
 
 
 @skill(
@@ -178,21 +160,31 @@ def _orders_of(ctx: SkillContext) -> list[WorkOrder]:
 )
 def my_work_orders(ctx: SkillContext, _args: NoArgs) -> dict[str, Any]:
     if not ctx.citizen_ref:
-        return {"error": "未认证身份，无法查询个人工单；请先登录或转人工核实身份"}
-    own = [
-        c.id
-        for c in ctx.session.scalars(
-            select(Conversation).where(Conversation.citizen_ref == ctx.citizen_ref)
-        )
+        return {
+            "orders": [],
+            "message": "未认证身份，无法查询个人工单；请先登录，或回复“转人工”核实身份。",
+        }
+    own = select(Conversation.id).where(Conversation.citizen_ref == ctx.citizen_ref)
+    refs = [f"conversation:{cid}" for cid in ctx.session.scalars(own)]
+    orders = ctx.session.scalars(
+        select(WorkOrder).where(WorkOrder.source_ref.in_(refs)).order_by(WorkOrder.id)
+    ).all()
+    listed = [
+        {"code": o.code, "title": o.title, "status": o.status, "unit": o.handling_unit}
+        for o in orders
     ]
-    refs = [f"conversation:{cid}" for cid in own]
-    orders = ctx.session.scalars(select(WorkOrder).where(WorkOrder.source_ref.in_(refs))).all()
-    return {
-        "orders": [
-            {"code": o.code, "title": o.title, "status": o.status, "unit": o.handling_unit}
-            for o in orders
-        ]
-    }
+    lines = [f"{o.code}：{o.title}（{_STATUS.get(o.status, o.status)}）" for o in orders]
+    message = "您名下的工单：\n" + "\n".join(lines) if lines else "您名下暂无工单。"
+    return {"orders": listed, "message": message}
+
+
+_STATUS = {
+    "new": "已登记",
+    "pending_review": "待派单员确认",
+    "dispatched": "已转承办单位",
+    "replied": "已答复",
+    "closed": "已办结",
+}
 
 
 class PersonArgs(BaseModel):
@@ -213,30 +205,23 @@ def lookup_person(_ctx: SkillContext, _args: PersonArgs) -> dict[str, Any]:
 
 class HandoffArgs(BaseModel):
     reason: str = Field(min_length=2, max_length=500, description="转人工的原因")
+    draft: str = Field(
+        default="", max_length=4000, description="拟答复（可选），供工作人员采纳或修改"
+    )
 
 
 @skill("handoff", "转人工：把对话交给部门工作人员处理，并进入复核队列", HandoffArgs)
 def handoff(ctx: SkillContext, args: HandoffArgs) -> dict[str, Any]:
-    task = request_handoff(ctx, args.reason)
+    question = _last_question(ctx)
+    task = request_handoff(ctx, args.reason, question, args.draft)
     return {"handoff": True, "review_task": task, "message": "已转人工，工作人员会尽快答复"}
 
 
-def request_handoff(ctx: SkillContext, reason: str, proposal: str = "") -> int:
-    if ctx.handed_off:
-        return ctx.handed_off
-    task = create_review_task(
-        ctx.session,
-        ctx.department_id,
-        "handoff",
-        "conversation",
-        ctx.conversation_id,
-        f"转人工：{reason[:80]}",
-        {"reason": reason, "content": proposal, "employee": ctx.employee_slug},
-        due_in_hours=4,
-        conversation_id=ctx.conversation_id,
+def _last_question(ctx: SkillContext) -> str:
+    found = ctx.session.scalar(
+        select(Message.content)
+        .where(Message.conversation_id == ctx.conversation_id, Message.role == "user")
+        .order_by(Message.id.desc())
+        .limit(1)
     )
-    conversation = ctx.session.get(Conversation, ctx.conversation_id)
-    if conversation is not None:
-        conversation.status = "handed_off"
-    ctx.handed_off = task.id
-    return task.id
+    return found or ""

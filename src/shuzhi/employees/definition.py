@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from shuzhi.errors import InvalidInput
 from shuzhi.scenarios.loader import parse_yaml, validation_problems
@@ -42,6 +50,42 @@ class Handoff(Strict):
     due_in_hours: int = Field(default=4, ge=1, le=24 * 30)
 
 
+# A tool from an MCP server is code the platform cannot inspect, and it cannot be bound to the
+# authenticated citizen the way built-in "own records" skills are, so ``citizen_own`` is not
+# offered. Undeclared tools default to ``staff``: the lowest level that keeps an unknown tool
+# away from citizen-facing employees while staff-facing ones can still use it.
+McpLevel = Literal["public", "staff", "privileged"]
+
+
+class McpServer(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="技能名前缀 mcp.<name>.")
+    command: list[str] | None = Field(default=None, description="stdio 方式：程序及参数")
+    url: str | None = Field(default=None, pattern=r"^https?://", description="streamable HTTP")
+    env: dict[str, str] = Field(default_factory=dict)
+    tools: list[str] | None = Field(default=None, description="只用这些工具；空则用全部")
+    level: McpLevel = Field(default="staff", description="未单独声明的工具的权限级别")
+    levels: dict[str, McpLevel] = Field(default_factory=dict, description="按工具声明权限级别")
+    timeout_s: float = Field(default=20.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServer:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("command（stdio）和 url（streamable HTTP）须填且只填一个")
+        if self.command is not None and not self.command:
+            raise ValueError("command 不能为空列表")
+        return self
+
+
+class OfflineSkill(Strict):
+    skill: str = Field(min_length=1)
+    keywords: list[str] = Field(
+        default_factory=list, description="消息含任一关键词时离线调用；为空则兜底调用"
+    )
+    arguments: Literal["none", "message"] = Field(
+        default="none", description="message：把群众原话作为 text 参数传入"
+    )
+
+
 class EmployeeDefinition(Strict):
     id: str = Field(pattern=SLUG)
     name: str = Field(min_length=1, max_length=200)
@@ -62,6 +106,29 @@ class EmployeeDefinition(Strict):
     citation_required: bool = True
     guardrails: Guardrails = Field(default_factory=Guardrails)
     handoff: Handoff = Field(default_factory=Handoff)
+    mcp_servers: list[McpServer] = Field(default_factory=list)
+    offline_skills: list[OfflineSkill] = Field(
+        default_factory=list, description="无模型时按关键词调用的技能（须同时列在 skills 中）"
+    )
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _unique_servers(cls, servers: list[McpServer]) -> list[McpServer]:
+        names = [m.name for m in servers]
+        if len(names) != len(set(names)):
+            raise ValueError("mcp_servers 的 name 不能重复")
+        return servers
+
+    @field_validator("offline_skills")
+    @classmethod
+    def _offline_skills_listed(
+        cls, offline: list[OfflineSkill], info: ValidationInfo
+    ) -> list[OfflineSkill]:
+        listed = info.data.get("skills") or []
+        missing = [o.skill for o in offline if o.skill not in listed]
+        if missing:
+            raise ValueError(f"这些技能须同时列在 skills 中：{'、'.join(missing)}")
+        return offline
 
 
 def definition_from_text(text: str, origin: str) -> EmployeeDefinition:

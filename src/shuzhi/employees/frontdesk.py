@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shuzhi.employees.definition import EmployeeDefinition
-from shuzhi.scenarios import load_catalogue
+from shuzhi.scenarios import Catalogue, load_catalogue
 from shuzhi.scenarios.definition import ScenarioDef
 
 FLOOR = 0.12
@@ -82,8 +82,10 @@ class FrontDesk:
         )
 
     @classmethod
-    def for_employee(cls, definition: EmployeeDefinition) -> FrontDesk:
-        catalogue = load_catalogue()
+    def for_employee(
+        cls, definition: EmployeeDefinition, catalogue: Catalogue | None = None
+    ) -> FrontDesk:
+        catalogue = catalogue or load_catalogue()
         wanted = set(definition.scenarios) | {s.id for s in catalogue.for_employee(definition.id)}
         return cls([_scenario_target(catalogue.get(i)) for i in sorted(wanted)])
 
@@ -94,8 +96,12 @@ class FrontDesk:
 
         rows = session.scalars(select(Employee).where(Employee.status == "on_duty")).all()
         definitions = [service.load(session, r.slug).definition for r in rows]
-        targets = [_employee_target(d) for d in definitions if not d.front_desk]
-        targets += [_scenario_target(s) for s in load_catalogue().scenarios.values()]
+        # Citizens are handed only to citizen-facing employees; staff-facing ones are not theirs.
+        targets = [
+            _employee_target(d) for d in definitions if not d.front_desk and d.audience == "citizen"
+        ]
+        catalogue = service.catalogue_for(session)
+        targets += [_scenario_target(s) for s in catalogue.scenarios.values()]
         return cls(targets)
 
     def rank(self, text: str, k: int = 5) -> list[tuple[Target, float]]:
@@ -105,10 +111,21 @@ class FrontDesk:
         order = np.argsort(-scores)[:k]
         return [(self.targets[i], float(scores[i])) for i in order]
 
+    def candidates(self, text: str, scenarios: int = 5) -> list[tuple[Target, float]]:
+        """What a model may choose from: every employee, and the closest scenarios."""
+        ranked = self.rank(text, k=len(self.targets))
+        employees = [(t, s) for t, s in ranked if t.kind == "employee"]
+        return employees + [(t, s) for t, s in ranked if t.kind == "scenario"][:scenarios]
+
     def route(self, text: str) -> Routed | None:
         ranked = self.rank(text)
         if not ranked or ranked[0][1] < FLOOR:
             return None
-        best, score = ranked[0]
-        others = tuple((t.kind, t.id, s) for t, s in ranked[1:4])
-        return Routed(best.kind, best.id, best.name, score, best.inputs, others)
+        return routed(ranked, 0)
+
+
+def routed(ranked: list[tuple[Target, float]], index: int) -> Routed:
+    """The ``index``-th ranked target as the routing decision, the others as alternatives."""
+    best, score = ranked[index]
+    others = tuple((t.kind, t.id, s) for i, (t, s) in enumerate(ranked) if i != index)[:3]
+    return Routed(best.kind, best.id, best.name, score, best.inputs, others)

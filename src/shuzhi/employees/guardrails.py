@@ -34,6 +34,7 @@ class WordFilter:
 
     def __init__(self, words: set[str]) -> None:
         self.size = len(words)
+        self.longest = max((len(w) for w in words), default=0)
         self._automaton = ahocorasick.Automaton()
         for word in words:
             self._automaton.add_word(word, word)
@@ -51,6 +52,38 @@ class WordFilter:
         for start, end, _ in self.find(text):
             chars[start:end] = ["*"] * (end - start)
         return "".join(chars)
+
+
+class StreamBlanker:
+    """Blanks listed words in a streamed answer before any piece of them is shown.
+
+    The last ``longest - 1`` characters are held back: a listed word may still be completed by
+    the next delta. Any hit that reaches the unshown text starts within that window, so running
+    the automaton on the window plus the new text finds it; the shown text equals
+    ``WordFilter.blank`` of the whole answer.
+    """
+
+    def __init__(self, words: WordFilter) -> None:
+        self.words = words
+        self.text = ""
+        self.shown = 0
+
+    def feed(self, delta: str) -> str:
+        self.text += delta
+        keep = max(0, self.words.longest - 1)
+        return self._emit(len(self.text) - keep)
+
+    def flush(self) -> str:
+        return self._emit(len(self.text))
+
+    def _emit(self, upto: int) -> str:
+        if upto <= self.shown:
+            return ""
+        start = max(0, self.shown - max(0, self.words.longest - 1))
+        window = self.words.blank(self.text[start:])
+        piece = window[self.shown - start : upto - start]
+        self.shown = upto
+        return piece
 
 
 def read_words(path: Path) -> set[str]:

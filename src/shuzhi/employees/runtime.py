@@ -1,22 +1,27 @@
 """Conversations with a digital employee: guardrails, handoff, the agent loop, offline answers.
 
-One turn, as named steps (see :meth:`EmployeeRuntime.reply`):
+One turn, as named steps (see :meth:`EmployeeRuntime.stream`):
 
-1. accept — the citizen's message is stored before anything else can fail (nothing is lost);
+1. accept — the employee must be serving; the citizen's message is stored before anything else
+   can fail (nothing is lost);
 2. guard — limits, sensitive words, injection phrases, out-of-scope topics;
 3. hand off — on request, or while a person already has the conversation;
-4. answer — with a model through the gateway (tools = the employee's allowed skills), or offline
-   from knowledge, the employee's answering scenario, and routing to its scenarios; a failing
-   model endpoint falls back to the offline answer, labelled as such;
+4. answer — with a model through the gateway (tools = the employee's allowed skills, MCP ones
+   included), or offline from knowledge, the employee's answering scenario, its offline skills
+   and routing to its scenarios; a failing model endpoint falls back to the offline answer,
+   labelled as such; the front desk routes instead of answering;
 5. record — the answer with its mode, model, sources and the visible AI-content label.
 
-Reasoning text from reasoning models is stored with the message and never sent back to a model.
+Every model call goes through the gateway (masking, metering, fallback), which is why the loop is
+written here rather than with an agent framework that would call the endpoints itself. Reasoning
+text from reasoning models is stored with the message and never sent back to a model.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,15 +30,24 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shuzhi.aigc import Mode, visible_label
+from shuzhi.aigc import VISIBLE_LABELS, Mode, visible_label
 from shuzhi.config import Settings
+from shuzhi.employees import handoff as _handoff  # noqa: F401  (registers the review callback)
 from shuzhi.employees import service
-from shuzhi.employees.definition import EmployeeDefinition
-from shuzhi.employees.frontdesk import FrontDesk
-from shuzhi.employees.guardrails import Verdict, check_input, check_output, word_filter
-from shuzhi.employees.skills import Skill, SkillContext, allowed_skills, invoke
-from shuzhi.errors import Conflict, ModelError, NotFound, ShuzhiError
-from shuzhi.gateway import Caller, ChatRequest, Gateway
+from shuzhi.employees.definition import EmployeeDefinition, OfflineSkill
+from shuzhi.employees.frontdesk import FrontDesk, Routed, routed
+from shuzhi.employees.guardrails import (
+    StreamBlanker,
+    Verdict,
+    WordFilter,
+    check_input,
+    check_output,
+    word_filter,
+)
+from shuzhi.employees.handoff import request_handoff
+from shuzhi.employees.skills import Skill, SkillContext, ainvoke, allowed_skills, within_ceiling
+from shuzhi.errors import Conflict, InvalidInput, ModelError, NotFound, ShuzhiError
+from shuzhi.gateway import Caller, ChatRequest, ChatResult, Gateway
 from shuzhi.privacy import Vault
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import Conversation, Employee, Message
@@ -41,6 +55,16 @@ from shuzhi.storage.models import Conversation, Employee, Message
 log = logging.getLogger(__name__)
 
 HISTORY_TURNS = 12
+FALLBACK_NOTE = "（模型服务暂时不可用，以下为系统离线整理的答复）\n"
+TOO_MANY_STEPS = "这个问题需要的处理步骤超过了本次对话的上限，建议回复“转人工”由工作人员处理。"
+NOTHING_FOUND = (
+    "抱歉，我在现有的法规政策中没有找到能回答这个问题的依据，不能给您不准确的答复。"
+    "如需人工帮助，请回复“转人工”。"
+)
+NOTHING_FITS = (
+    "抱歉，我没能判断您要办理的事项。可以换个说法描述一下，或者回复“转人工”由工作人员为您服务。"
+)
+_LABELS = re.compile("|".join(re.escape("\n\n" + label) for label in VISIBLE_LABELS.values()))
 
 
 @dataclass
@@ -59,6 +83,7 @@ class Turn:
     review_task_id: int | None = None
     routed_to: dict[str, Any] | None = None
     guardrail: str | None = None
+    employee_version: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,7 +98,18 @@ class Turn:
             "review_task_id": self.review_task_id,
             "routed_to": self.routed_to,
             "guardrail": self.guardrail,
+            "employee_version": self.employee_version,
         }
+
+
+@dataclass(frozen=True)
+class StreamReset:
+    """Streamed when the text shown so far must be discarded: the answer starts again (an
+    endpoint broke mid-answer and another took over, or the model failed and an offline answer
+    follows)."""
+
+
+Event = str | StreamReset | Turn
 
 
 @dataclass
@@ -82,9 +118,11 @@ class _State:
 
     conversation: Conversation
     definition: EmployeeDefinition
+    version: int
     text: str
     skills: list[Skill]
     ctx: SkillContext
+    note: str = ""
 
 
 class EmployeeRuntime:
@@ -127,14 +165,7 @@ class EmployeeRuntime:
             session.add(conversation)
             session.flush()
             if loaded.definition.greeting:
-                _add(
-                    session,
-                    conversation,
-                    "assistant",
-                    "system",
-                    loaded.definition.greeting,
-                    mode=Mode.OFFLINE,
-                )
+                _add(session, conversation.id, "assistant", "system", loaded.definition.greeting)
             return conversation.public_id
 
     def history(self, public_id: str) -> list[Message]:
@@ -158,18 +189,23 @@ class EmployeeRuntime:
         assert turn is not None
         return turn
 
-    async def stream(self, public_id: str, text: str) -> AsyncIterator[str | Turn]:
-        """Yield text deltas as the answer is written, then the recorded :class:`Turn`."""
+    async def stream(self, public_id: str, text: str) -> AsyncIterator[Event]:
+        """Yield text deltas as the answer is written, then the recorded :class:`Turn`.
+
+        A :class:`StreamReset` means: discard the text shown so far, the answer starts again.
+        """
         text = text.strip()
         with self.db.session() as session:
             state = self._accept(session, public_id, text)
             early = self._guard(session, state) or self._handoff(session, state)
-            if early is not None:
-                yield early
-                return
+        if early is not None:
+            yield early
+            return
         if self.gateway is not None and self.gateway.available():
+            shown = False
             try:
-                async for event in self._model_answer(state):
+                async for event in self._model_path(state):
+                    shown = shown or isinstance(event, str)
                     yield event
                 return
             except ModelError as exc:
@@ -178,19 +214,22 @@ class EmployeeRuntime:
                     state.definition.id,
                     exc.code,
                 )
-        with self.db.session() as session:
-            state.ctx.session = session
-            yield self._offline_answer(session, state)
+                state.note = FALLBACK_NOTE
+                if shown:
+                    yield StreamReset()
+        yield await self._offline_answer(state)
 
     def _accept(self, session: Session, public_id: str, text: str) -> _State:
         conversation = _conversation(session, public_id)
         if not text:
-            raise _empty()
+            raise InvalidInput("消息内容不能为空", hint="请输入要咨询或办理的事项")
         employee = session.get(Employee, conversation.employee_id)
         if employee is None:
             raise NotFound("对话所属的数智员工不存在")
-        definition = service.load(session, employee.slug, conversation.employee_version).definition
-        _add(session, conversation, "user", "human", text)
+        _check_serving(employee, staff=conversation.user_id is not None)
+        version = conversation.employee_version or employee.current_version
+        definition = service.load(session, employee.slug, version).definition
+        _add(session, conversation.id, "user", "human", text)
         ctx = SkillContext(
             db=self.db,
             settings=self.settings,
@@ -201,9 +240,10 @@ class EmployeeRuntime:
             knowledge_bases=definition.knowledge_bases,
             citizen_ref=conversation.citizen_ref,
             knowledge=self.knowledge,
+            handoff_hours=definition.handoff.due_in_hours,
         )
         skills = allowed_skills(definition.skills, definition.audience)
-        return _State(conversation, definition, text, skills, ctx)
+        return _State(conversation, definition, version, text, skills, ctx)
 
     def _guard(self, session: Session, state: _State) -> Turn | None:
         rails = state.definition.guardrails
@@ -223,8 +263,6 @@ class EmployeeRuntime:
         )
 
     def _handoff(self, session: Session, state: _State) -> Turn | None:
-        from shuzhi.employees.builtin_skills import request_handoff
-
         if state.conversation.status == "handed_off":
             reply = "您的问题已转交工作人员处理，请耐心等待答复；如需补充情况可直接留言。"
             return self._record(session, state, reply, Mode.OFFLINE, author="system")
@@ -238,58 +276,104 @@ class EmployeeRuntime:
 
     # -- the model path --------------------------------------------------------------------
 
-    async def _model_answer(self, state: _State) -> AsyncIterator[str | Turn]:
+    async def _model_path(self, state: _State) -> AsyncIterator[Event]:
+        if state.definition.front_desk:
+            yield await self._route_with_model(state)
+            return
+        from shuzhi.employees.mcp import employee_mcp_skills
+
+        listed = await employee_mcp_skills(state.definition)
+        state.skills += within_ceiling(listed, state.definition.audience)
+        async for event in self._model_answer(state):
+            yield event
+
+    async def _model_answer(self, state: _State) -> AsyncIterator[Event]:
         assert self.gateway is not None
         with self.db.session() as session:
             messages = self._prompt(session, state)
-            vault = Vault.from_dict(state.conversation.vault or {})
+        stored = state.conversation.vault
+        vault = Vault.from_dict(stored) if stored else Vault()
         tools = [s.schema() for s in state.skills] or None
+        limit = state.definition.guardrails.max_tool_calls
+        words = _words(state.definition)
         calls: list[dict[str, Any]] = []
-        for _round in range(state.definition.guardrails.max_tool_calls + 1):
-            request = ChatRequest(
-                messages=messages,
-                model=state.definition.model,
-                tools=tools if len(calls) < state.definition.guardrails.max_tool_calls else None,
-                caller=Caller("employee", state.definition.id, state.conversation.department_id),
-                vault=vault,
-            )
+        parts: list[str] = []
+        tokens = 0
+        result: ChatResult | None = None
+        for _round in range(limit + 1):
+            offer = tools if len(calls) < limit else None
+            if parts and parts[-1]:
+                yield "\n"
+            request = self._request(state, messages, offer, vault)
+            blanker = StreamBlanker(words)
             result = None
             async for chunk in self.gateway.stream(request):
-                if chunk.content and not chunk.reset:
-                    yield chunk.content
+                if chunk.reset:
+                    blanker = StreamBlanker(words)
+                    yield StreamReset()
+                elif chunk.content and (piece := blanker.feed(chunk.content)):
+                    yield piece
                 result = chunk.result or result
             if result is None:
                 raise ModelError("模型服务没有返回完整结果")
-            if not result.tool_calls:
+            if tail := blanker.flush():
+                yield tail
+            tokens += result.usage.total_tokens
+            parts.append(result.content)
+            if not result.tool_calls or offer is None:
                 break
             messages.append(result.to_message())
-            with self.db.session() as session:
-                state.ctx.session = session
-                for call in result.tool_calls:
-                    output = invoke(state.ctx, state.skills, call.name, call.arguments)
-                    calls.append({"name": call.name, "arguments": call.arguments, "output": output})
-                    messages.append(
-                        {
-                            "role": "tool",
-                            "tool_call_id": call.id,
-                            "content": json.dumps(output, ensure_ascii=False),
-                        }
-                    )
+            messages += await self._run_tools(state, result, calls, limit)
+        assert result is not None
+        content = "\n".join(p for p in parts if p) or (TOO_MANY_STEPS if result.tool_calls else "")
         with self.db.session() as session:
             state.ctx.session = session
-            conversation = session.merge(state.conversation)
-            conversation.vault = vault.to_dict()
-            yield self._record(
+            turn = self._record(
                 session,
                 state,
-                check_output(result.content, _words(state.definition)),
+                check_output(content, words),
                 Mode.MODEL,
                 model=result.model,
                 reasoning=result.reasoning,
                 tool_calls=calls,
-                tokens=result.usage.prompt_tokens + result.usage.completion_tokens,
+                tokens=tokens,
                 review_task_id=state.ctx.handed_off,
+                vault=vault.to_dict(),
             )
+        yield turn
+
+    def _request(
+        self,
+        state: _State,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        vault: Vault,
+    ) -> ChatRequest:
+        d = state.definition
+        return ChatRequest(
+            messages=list(messages),
+            model=d.model,
+            tools=tools,
+            caller=Caller("employee", d.id, state.conversation.department_id),
+            vault=vault,
+        )
+
+    async def _run_tools(
+        self, state: _State, result: ChatResult, calls: list[dict[str, Any]], limit: int
+    ) -> list[dict[str, Any]]:
+        """Run the calls the model asked for, within the per-turn limit; one tool message each."""
+        replies = []
+        with self.db.session() as session:
+            state.ctx.session = session
+            for call in result.tool_calls:
+                if len(calls) >= limit:
+                    output: dict[str, Any] = {"error": "本轮对话的技能调用次数已达上限，请直接作答"}
+                else:
+                    output = await ainvoke(state.ctx, state.skills, call.name, call.arguments)
+                    calls.append({"name": call.name, "arguments": call.arguments, "output": output})
+                content = json.dumps(output, ensure_ascii=False, default=str)
+                replies.append({"role": "tool", "tool_call_id": call.id, "content": content})
+        return replies
 
     def _prompt(self, session: Session, state: _State) -> list[dict[str, Any]]:
         """Stable part first (role, rules, skills), so the provider's prefix cache stays warm."""
@@ -308,29 +392,100 @@ class EmployeeRuntime:
             .order_by(Message.id.desc())
             .limit(HISTORY_TURNS * 2)
         ).all()
-        # Only content goes back: reasoning stays in the record (DeepSeek rejects it in input).
-        history = [{"role": m.role, "content": m.content} for m in reversed(earlier)]
+        # Only content goes back, without the visible label: reasoning stays in the record
+        # (DeepSeek rejects it in input), and the label is for people, not for the model.
+        history = [
+            {"role": m.role, "content": _LABELS.sub("", m.content)} for m in reversed(earlier)
+        ]
         return [{"role": "system", "content": system}, *history]
+
+    # -- the front desk --------------------------------------------------------------------
+
+    async def _route_with_model(self, state: _State) -> Turn:
+        """Let the model pick among the offline ranking's candidates; fall back to the ranking."""
+        assert self.gateway is not None
+        with self.db.session() as session:
+            ranked = FrontDesk.for_front_desk(session).candidates(state.text)
+        if not ranked:
+            return await self._offline_answer(state)
+        request = self._request(state, _routing_prompt(state.text, ranked), None, Vault())
+        try:
+            result = await self.gateway.chat(request)
+        except ModelError as exc:
+            log.warning("front desk routing by model failed: %s", exc.code)
+            state.note = FALLBACK_NOTE
+            return await self._offline_answer(state)
+        choice = _chosen(result.content, ranked)
+        if choice is None:
+            return await self._offline_answer(state)
+        decided = routed(ranked, choice) if choice >= 0 else None
+        with self.db.session() as session:
+            return self._routed_turn(
+                session,
+                state,
+                decided,
+                Mode.MODEL,
+                model=result.model,
+                reasoning=result.reasoning,
+                tokens=result.usage.total_tokens,
+            )
+
+    def _routed_turn(
+        self, session: Session, state: _State, decided: Routed | None, mode: Mode, **extra: Any
+    ) -> Turn:
+        if decided is None:
+            return self._record(session, state, NOTHING_FITS, mode, **extra)
+        if decided.kind == "employee":
+            target = session.scalar(select(Employee).where(Employee.slug == decided.id))
+            if target is not None and target.status == "on_duty":
+                extra["hand_to"] = target
+        return self._record(
+            session, state, decided.describe(), mode, routed_to=decided.as_dict(), **extra
+        )
 
     # -- the offline path ------------------------------------------------------------------
 
-    def _offline_answer(self, session: Session, state: _State) -> Turn:
+    async def _offline_answer(self, state: _State) -> Turn:
         d = state.definition
-        if d.front_desk:
-            return self._route(session, state)
-        found = self._from_knowledge(state) or self._from_scenario(session, state)
-        if found is not None:
-            content, sources = found
-            return self._record(session, state, content, Mode.OFFLINE, sources=sources)
-        routed = FrontDesk.for_employee(d).route(state.text)
-        if routed is not None:
-            content = routed.describe()
-            return self._record(session, state, content, Mode.OFFLINE, routed_to=routed.as_dict())
-        content = (
-            "抱歉，我在现有的法规政策中没有找到能回答这个问题的依据，不能给您不准确的答复。"
-            "如需人工帮助，请回复“转人工”。"
+        with self.db.session() as session:
+            state.ctx.session = session
+            if d.front_desk:
+                decided = FrontDesk.for_front_desk(session).route(state.text)
+                return self._routed_turn(session, state, decided, Mode.OFFLINE)
+            keyed = [o for o in d.offline_skills if o.keywords]
+            fallback = [o for o in d.offline_skills if not o.keywords]
+            chosen = next((o for o in keyed if any(k in state.text for k in o.keywords)), None)
+            if chosen is not None:
+                return await self._offline_skill(session, state, chosen)
+            found = self._from_knowledge(state) or self._from_scenario(session, state)
+            if found is not None:
+                content, sources = found
+                return self._record(session, state, content, Mode.OFFLINE, sources=sources)
+            if fallback:
+                return await self._offline_skill(session, state, fallback[0])
+            catalogue = service.catalogue_for(session)
+            decided = FrontDesk.for_employee(d, catalogue).route(state.text)
+            if decided is not None:
+                return self._record(
+                    session, state, decided.describe(), Mode.OFFLINE, routed_to=decided.as_dict()
+                )
+            return self._record(session, state, NOTHING_FOUND, Mode.OFFLINE)
+
+    async def _offline_skill(self, session: Session, state: _State, chosen: OfflineSkill) -> Turn:
+        arguments = {"text": state.text} if chosen.arguments == "message" else {}
+        output = await ainvoke(state.ctx, state.skills, chosen.skill, arguments)
+        content = str(output.get("message") or "")
+        if not content:
+            content = f"抱歉，{output['error']}" if "error" in output else _plain(output)
+        call = {"name": chosen.skill, "arguments": "（离线按关键词调用）", "output": output}
+        return self._record(
+            session,
+            state,
+            content,
+            Mode.OFFLINE,
+            tool_calls=[call],
+            review_task_id=state.ctx.handed_off,
         )
-        return self._record(session, state, content, Mode.OFFLINE)
 
     def _from_knowledge(self, state: _State) -> tuple[str, list[dict[str, Any]]] | None:
         if self.knowledge is None or not state.definition.knowledge_bases:
@@ -358,31 +513,13 @@ class EmployeeRuntime:
             d.answer_scenario,
             {d.answer_input: state.text},
             knowledge=self.knowledge,
+            catalogue=service.catalogue_for(session),
             department_id=state.ctx.department_id,
         )
         draft = str(result.outputs.get("draft") or "").strip()
         if result.needs_review or not draft:
             return None
         return draft, result.citations
-
-    def _route(self, session: Session, state: _State) -> Turn:
-        desk = FrontDesk.for_front_desk(session)
-        routed = desk.route(state.text)
-        if routed is None:
-            content = (
-                "抱歉，我没能判断您要办理的事项。可以换个说法描述一下，"
-                "或者回复“转人工”由工作人员为您服务。"
-            )
-            return self._record(session, state, content, Mode.OFFLINE)
-        if routed.kind == "employee":
-            target = session.scalar(select(Employee).where(Employee.slug == routed.id))
-            if target is not None and target.status == "on_duty":
-                state.conversation.employee_id = target.id
-                state.conversation.employee_version = target.current_version
-                state.conversation.department_id = target.department_id
-        return self._record(
-            session, state, routed.describe(), Mode.OFFLINE, routed_to=routed.as_dict()
-        )
 
     # -- recording -------------------------------------------------------------------------
 
@@ -396,13 +533,25 @@ class EmployeeRuntime:
         author: str = "ai",
         **extra: Any,
     ) -> Turn:
-        conversation = session.merge(state.conversation)
+        """Store the answer; the conversation is re-read, so a handoff made by a skill holds."""
+        conversation = session.get(Conversation, state.conversation.id)
+        assert conversation is not None
+        if "vault" in extra:
+            conversation.vault = extra.pop("vault")
+        target = extra.pop("hand_to", None)
+        if target is not None:
+            conversation.employee_id = target.id
+            conversation.employee_version = target.current_version
+            conversation.department_id = target.department_id
         sources = extra.pop("sources", None) or list(state.ctx.sources)
         tokens = extra.pop("tokens", 0)
-        labelled = content if author == "system" else f"{content}\n\n{visible_label(mode)}"
+        if author == "ai":
+            content = state.note + content
+        label = visible_label(mode) if author == "ai" else ""
+        labelled = f"{content}\n\n{label}" if label else content
         _add(
             session,
-            conversation,
+            conversation.id,
             "assistant",
             author,
             labelled,
@@ -417,25 +566,52 @@ class EmployeeRuntime:
             conversation=conversation.public_id,
             content=labelled,
             mode=mode,
-            label=visible_label(mode),
+            label=label,
             author=author,
             sources=sources,
+            employee_version=state.version,
             **extra,
         )
 
 
+def _routing_prompt(text: str, ranked: list[tuple[Any, float]]) -> list[dict[str, Any]]:
+    listing = "\n".join(f"- {t.id}：{t.name}。{t.text[:120]}" for t, _ in ranked)
+    system = (
+        "你是一网通办前台的分派助手。根据群众的留言，从候选中选出负责办理的一项。"
+        "只回复候选编号本身；没有合适的候选时只回复 none。不要回答群众的问题。"
+    )
+    user = f"候选：\n{listing}\n\n群众留言：{text}"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _chosen(reply: str, ranked: list[tuple[Any, float]]) -> int | None:
+    """The index of the candidate the model named, -1 for "none", None when unreadable."""
+    answer = reply.strip().strip("`'\"“”。.").strip()
+    for i, (target, _) in enumerate(ranked):
+        if answer == target.id:
+            return i
+    if answer.lower() in ("none", "无"):
+        return -1
+    named = [i for i, (t, _) in enumerate(ranked) if t.id in answer]
+    return named[0] if len(named) == 1 else None
+
+
+def _plain(output: dict[str, Any]) -> str:
+    return json.dumps(output, ensure_ascii=False, default=str)
+
+
 def _add(
     session: Session,
-    conversation: Conversation,
+    conversation_id: int,
     role: str,
     author: str,
     content: str,
     *,
-    mode: Mode = Mode.MODEL,
+    mode: Mode = Mode.OFFLINE,
     **fields: Any,
 ) -> Message:
     message = Message(
-        conversation_id=conversation.id,
+        conversation_id=conversation_id,
         role=role,
         author_kind=author,
         content=content,
@@ -461,12 +637,6 @@ def _check_serving(row: Employee, *, staff: bool) -> None:
     raise Conflict(f"数智员工 {row.slug} 当前为“{label}”状态，不能接待", hint="请联系部门管理员")
 
 
-def _empty() -> ShuzhiError:
-    from shuzhi.errors import InvalidInput
-
-    return InvalidInput("消息内容不能为空", hint="请输入要咨询或办理的事项")
-
-
 def _over_limits(
     session: Session, conversation: Conversation, max_turns: int, max_tokens: int
 ) -> str:
@@ -480,7 +650,7 @@ def _over_limits(
     return ""
 
 
-def _words(definition: EmployeeDefinition) -> Any:
+def _words(definition: EmployeeDefinition) -> WordFilter:
     rails = definition.guardrails
     return word_filter(tuple(rails.sensitive_words), rails.sensitive_words_file)
 

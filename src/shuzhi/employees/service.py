@@ -8,18 +8,21 @@ on duty.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shuzhi.employees.definition import EmployeeDefinition, builtin_definitions
-from shuzhi.employees.skills import get_skill
+from shuzhi.employees.skills import Level, get_skill
 from shuzhi.errors import Conflict, InvalidInput, NotFound
 from shuzhi.platform.audit import audit
-from shuzhi.scenarios import evaluate, load_catalogue
+from shuzhi.scenarios import Catalogue, evaluate, load_catalogue
 from shuzhi.scenarios.evaluation import EvalReport
-from shuzhi.storage.models import Department, Employee, EmployeeVersion
+from shuzhi.scenarios.loader import scenario_from_data
+from shuzhi.storage.models import Department, Employee, EmployeeVersion, Scenario
 
 STATES = ("draft", "trial", "on_duty", "suspended", "retired")
 TRANSITIONS = {
@@ -56,21 +59,60 @@ def _department(session: Session, definition: EmployeeDefinition) -> Department:
     return dept
 
 
-def _check_references(definition: EmployeeDefinition) -> None:
-    for name in definition.skills:
-        get_skill(name)
-    catalogue = load_catalogue()
-    unknown = [s for s in definition.scenarios if s not in catalogue.scenarios]
-    if unknown:
+def catalogue_for(session: Session) -> Catalogue:
+    """The shipped scenarios plus those installed from packs, read in ``session``'s transaction."""
+    rows = session.scalars(select(Scenario).where(Scenario.source != "builtin")).all()
+    installed = [
+        scenario_from_data(yaml.safe_load(r.definition["yaml"]), None, f"已安装场景 {r.slug}")
+        for r in rows
+    ]
+    return load_catalogue().merged(installed, "pack") if installed else load_catalogue()
+
+
+def _reference_problems(definition: EmployeeDefinition, catalogue: Catalogue) -> list[str]:
+    problems = []
+    ceiling = Level.ceiling(definition.audience)
+    for i, name in enumerate(definition.skills):
+        try:
+            level = get_skill(name).level
+        except InvalidInput:
+            problems.append(f"字段 skills.{i}：没有名为 {name} 的技能")
+            continue
+        if level > ceiling:
+            problems.append(
+                f"字段 skills.{i}：技能 {name} 的权限级别（{level.name.lower()}）高于"
+                f"服务对象 {definition.audience} 允许的上限（{ceiling.name.lower()}）"
+            )
+    for i, scenario_id in enumerate(definition.scenarios):
+        if scenario_id not in catalogue.scenarios:
+            problems.append(f"字段 scenarios.{i}：没有场景 {scenario_id}")
+    if definition.answer_scenario and definition.answer_scenario not in catalogue.scenarios:
+        problems.append(f"字段 answer_scenario：没有场景 {definition.answer_scenario}")
+    words = definition.guardrails.sensitive_words_file
+    if words and not Path(words).is_file():
+        problems.append(f"字段 guardrails.sensitive_words_file：找不到文件 {words}")
+    return problems
+
+
+def _check_references(session: Session, definition: EmployeeDefinition) -> Catalogue:
+    catalogue = catalogue_for(session)
+    problems = _reference_problems(definition, catalogue)
+    if problems:
         raise InvalidInput(
-            f"员工 {definition.id} 引用了不存在的场景：{'、'.join(unknown)}",
-            hint="用 `shuzhi scenarios list` 查看场景编号",
+            f"员工定义 {definition.id} 引用有误：\n" + "\n".join(problems),
+            hint="技能见 `shuzhi employees skills`，场景见 `shuzhi scenarios list`",
+            problems=problems,
         )
+    return catalogue
 
 
 def apply_definition(session: Session, definition: EmployeeDefinition, actor: str) -> Employee:
-    """Create the employee, or add a version when the definition changed. Returns the row."""
-    _check_references(definition)
+    """Create the employee, or add a version when the definition changed. Returns the row.
+
+    An employee on duty whose new version fails its evaluation goes back to trial (audited):
+    a changed employee is checked again before it serves anyone.
+    """
+    catalogue = _check_references(session, definition)
     dept = _department(session, definition)
     data = definition.model_dump(mode="json")
     row = session.scalar(select(Employee).where(Employee.slug == definition.id))
@@ -99,7 +141,22 @@ def apply_definition(session: Session, definition: EmployeeDefinition, actor: st
         department_id=dept.id,
         version=row.current_version,
     )
+    if row.status == "on_duty" and not duty_gate(definition, catalogue).ok:
+        _back_to_trial(session, row, actor)
     return row
+
+
+def _back_to_trial(session: Session, row: Employee, actor: str) -> None:
+    reason = f"第 {row.current_version} 版定义的场景评测未通过，退回试用"
+    audit(
+        session,
+        "employee.lifecycle",
+        actor=actor,
+        target=f"employee:{row.slug}",
+        department_id=row.department_id,
+        **{"from": row.status, "to": "trial", "reason": reason},
+    )
+    row.status = "trial"
 
 
 def _current(session: Session, row: Employee) -> EmployeeVersion:
@@ -135,9 +192,9 @@ def list_employees(session: Session, department_ids: set[int] | None = None) -> 
     return list(session.scalars(query))
 
 
-def duty_gate(definition: EmployeeDefinition) -> EvalReport:
+def duty_gate(definition: EmployeeDefinition, catalogue: Catalogue | None = None) -> EvalReport:
     """The evaluation that decides whether the employee may go on duty."""
-    catalogue = load_catalogue()
+    catalogue = catalogue or load_catalogue()
     ids = set(definition.scenarios) | {s.id for s in catalogue.for_employee(definition.id)}
     return evaluate(sorted(ids), catalogue=catalogue)
 
@@ -154,7 +211,7 @@ def transition(session: Session, slug: str, target: str, actor: str, reason: str
         )
     detail: dict[str, Any] = {"from": row.status, "to": target, "reason": reason}
     if target == "on_duty":
-        report = duty_gate(loaded.definition)
+        report = duty_gate(loaded.definition, catalogue_for(session))
         detail["evaluation"] = f"{report.cases_passed}/{report.cases_total}"
         if not report.ok:
             audit(
@@ -197,7 +254,7 @@ def install_builtin(session: Session, actor: str = "system") -> list[Employee]:
         row = apply_definition(session, definition, actor)
         if row.status == "draft":
             transition(session, row.slug, "trial", actor, "随软件发布的预置员工")
-            if duty_gate(definition).ok:
+            if duty_gate(definition, catalogue_for(session)).ok:
                 transition(session, row.slug, "on_duty", actor, "预置员工评测通过，自动上岗")
         rows.append(row)
     return rows

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from shuzhi.api.deps import get_db, get_principal, require
+from shuzhi.api.deps import bind_model_call, get_db, get_principal, require
 from shuzhi.config import Settings
 from shuzhi.errors import InvalidInput, ShuzhiError
 from shuzhi.gateway import (
@@ -231,17 +231,20 @@ async def _whole_as_stream(result: ChatResult) -> AsyncIterator[ChatChunk]:
 
 @router.post("/chat/completions")
 async def chat_completions(body: ChatCompletionBody, request: Request, principal: ModelUser) -> Any:
+    call = bind_model_call(request, principal, body.user)  # for virtual models (employees)
     gateway = get_gateway(request)
     chat = body.to_request(caller_of(principal))
     model = body.model or "default"
     if not body.stream:
         result = await _chat(gateway, chat)
-        return JSONResponse(completion_json(result, model), headers=_headers(result))
+        headers = {**_headers(result), **call.reply_headers}
+        return JSONResponse(completion_json(result, model), headers=headers)
     chunks = await _stream(gateway, chat)
     first = await anext(chunks)  # errors before any output become a normal HTTP error
     include_usage = bool((body.stream_options or {}).get("include_usage"))
     stream = _sse_stream(first, chunks, model, include_usage)
-    return StreamingResponse(stream, media_type="text/event-stream", headers=_headers())
+    headers = {**_headers(), **call.reply_headers}
+    return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
 
 async def _chat(gateway: Gateway, chat: ChatRequest) -> ChatResult:
@@ -262,6 +265,7 @@ async def _stream(gateway: Gateway, chat: ChatRequest) -> AsyncIterator[ChatChun
 
 @router.get("/models")
 async def list_models(request: Request, principal: ModelUser) -> dict[str, Any]:
+    bind_model_call(request, principal)
     catalog = get_gateway(request).catalog()
     data = [_model_json(a.name, "shuzhi", a.kind, a.description) for a in catalog.aliases.values()]
     data += [
