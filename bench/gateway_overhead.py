@@ -6,7 +6,10 @@ measures from this process, interleaving the paths so machine noise hits them al
 - ``direct``      the OpenAI SDK straight to the scripted server (the baseline);
 - ``gateway``     ``Gateway.chat`` in this process (endpoint inside the trust zone: no masking);
 - ``masked``      ``Gateway.chat`` to an endpoint outside the trust zone (masking and unmasking);
-- ``http /v1``    the OpenAI SDK to shuzhi's ``/v1`` (API key check, gateway, usage row).
+- ``http /v1``    the OpenAI SDK to shuzhi's ``/v1`` (API key check, gateway, usage row);
+- ``v1 touch``    with ``--compare-key-touch``: a second API process that writes the key's
+                  ``last_used_at`` on every call, as shuzhi did before it was written at most once a
+                  minute per key (what that write costs).
 
 Overhead is the path's latency minus the baseline's (median and p99). Then ``--clients``
 concurrent streaming clients run ``--stream-rounds`` streamed answers each, directly and through
@@ -57,8 +60,9 @@ def _run_scripted(port: int) -> None:
     ScriptedModelServer(handler=_stream_reply, port=port).serve_forever(log_level="warning")
 
 
-def _run_api(port: int, database_url: str, data_dir: str) -> None:
+def _run_api(port: int, database_url: str, data_dir: str, touch_every_call: bool = False) -> None:
     import logging
+    from datetime import timedelta
 
     import uvicorn
 
@@ -67,6 +71,10 @@ def _run_api(port: int, database_url: str, data_dir: str) -> None:
     from shuzhi.storage.db import Database
 
     logging.getLogger("shuzhi").setLevel(logging.WARNING)
+    if touch_every_call:
+        import shuzhi.platform.identity as identity
+
+        identity.LAST_USED_RESOLUTION = timedelta(0)
     settings = Settings(data_dir=Path(data_dir), database_url=database_url, secret_key="bench")
     app = create_app(settings, Database(database_url))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -195,7 +203,7 @@ async def main(args: argparse.Namespace) -> None:
 
     data_dir = tempfile.mkdtemp(prefix="shuzhi-bench-")
     database_url = args.database_url or f"sqlite:///{data_dir}/bench.db"
-    model_port, api_port = _free_port(), _free_port()
+    model_port, api_port, touch_port = _free_port(), _free_port(), _free_port()
     model_url = f"http://127.0.0.1:{model_port}/v1"
     key = _prepare(database_url, data_dir, model_url)
 
@@ -204,10 +212,15 @@ async def main(args: argparse.Namespace) -> None:
         ctx.Process(target=_run_scripted, args=(model_port,), daemon=True),
         ctx.Process(target=_run_api, args=(api_port, database_url, data_dir), daemon=True),
     ]
+    if args.compare_key_touch:
+        touching = (touch_port, database_url, data_dir, True)
+        servers.append(ctx.Process(target=_run_api, args=touching, daemon=True))
     for server in servers:
         server.start()
     _wait_for(f"http://127.0.0.1:{model_port}/v1/models")
     _wait_for(f"http://127.0.0.1:{api_port}/health")
+    if args.compare_key_touch:
+        _wait_for(f"http://127.0.0.1:{touch_port}/health")
 
     settings = Settings(data_dir=Path(data_dir), database_url=database_url, secret_key="bench")
     gateway = Gateway(Database(database_url), settings)
@@ -223,8 +236,10 @@ async def main(args: argparse.Namespace) -> None:
     async def call_gateway(model: str) -> float:
         return (await gateway.chat(ChatRequest(messages=messages, model=model))).upstream_ms
 
-    async def call_api() -> float:
-        raw = await via_api.chat.completions.with_raw_response.create(
+    via_touch = via_api.with_options(base_url=f"http://127.0.0.1:{touch_port}/v1")
+
+    async def call_api(client: openai.AsyncOpenAI = via_api) -> float:
+        raw = await client.chat.completions.with_raw_response.create(
             model="bench", messages=messages
         )
         return _server_timing(raw.headers)
@@ -235,6 +250,8 @@ async def main(args: argparse.Namespace) -> None:
         "masked": lambda: call_gateway("bench-masked"),
         "http /v1": call_api,
     }
+    if args.compare_key_touch:
+        paths["v1 touch"] = lambda: call_api(via_touch)
     results = await latency(paths, args.requests)
     report_latency(results, args.requests)
     pids = [p.pid for p in servers if p.pid is not None]
@@ -280,4 +297,9 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--stream-rounds", type=int, default=5)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--compare-key-touch",
+        action="store_true",
+        help="also measure /v1 writing api_keys.last_used_at on every call (the old behaviour)",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -9,7 +9,9 @@ Run from the repository root::
 
 Each run submits ``--jobs`` empty jobs (``test.noop``), starts a worker with ``--threads`` threads,
 and times until all of them have succeeded; jobs/s and milliseconds per job (wall time divided by
-jobs) are the medians of ``--runs`` runs. A second measure runs one job of ``--items`` idempotent
+jobs) are the medians of ``--runs`` runs, with the CPU time the process spent per job (the
+submitter and the in-process worker; PostgreSQL and Redis servers not included), which depends
+less on how busy the machine is. A second measure runs one job of ``--items`` idempotent
 items that do nothing, giving the cost of ``ctx.run_item`` (one transaction per item). The
 database must be empty or disposable: the bench migrates it and deletes the jobs it creates.
 """
@@ -61,16 +63,19 @@ def _worker(db: Database, settings: Settings, cfg: JobSettings, threads: int):  
     return EmbeddedWorker(db, settings, cfg, threads=threads, maintenance=False)
 
 
-def run_once(db: Database, settings: Settings, queue: JobQueue, args: argparse.Namespace) -> float:
-    """Seconds from the first submit until the last of ``args.jobs`` no-op jobs succeeded."""
+def run_once(
+    db: Database, settings: Settings, queue: JobQueue, args: argparse.Namespace
+) -> tuple[float, float]:
+    """Wall seconds from the first submit until the last of ``args.jobs`` no-op jobs succeeded,
+    and the CPU seconds this process (submitter and worker threads) spent meanwhile."""
     cfg = JobSettings(namespace=args.namespace, poll_seconds=0.01)
     worker = _worker(db, settings, cfg, args.threads)
     worker.start()
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         ids = [jobs.submit(db, "test.noop", {}, queue=queue).id for _ in range(args.jobs)]
         _wait_all(db, ids)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
     finally:
         worker.stop()
         with db.session() as session:
@@ -115,7 +120,9 @@ def main() -> None:
 
         os.environ["SHUZHI_JOBS_NAMESPACE"] = args.namespace  # the worker's broker reads it
 
-    seconds = [run_once(db, settings, queue, args) for _ in range(args.runs)]
+    timings = [run_once(db, settings, queue, args) for _ in range(args.runs)]
+    seconds = [wall for wall, _ in timings]
+    cpu = statistics.median(c for _, c in timings)
     per_item = [items_once(db, settings, args.items) for _ in range(args.runs)]
     batched = [items_once(db, settings, args.items, 100) for _ in range(args.runs)]
     median = statistics.median(seconds)
@@ -127,6 +134,7 @@ def main() -> None:
         + ")"
     )
     print(f"  overhead:   {1000 * median / args.jobs:.2f} ms per job, submit to succeeded")
+    print(f"  cpu:        {1000 * cpu / args.jobs:.2f} ms CPU per job in this process (median)")
     print(
         f"  items:      {1000 * statistics.median(per_item):.2f} ms per run_item "
         f"({args.items} empty items, one transaction each)"
@@ -136,6 +144,19 @@ def main() -> None:
         "(100 items per transaction)"
     )
     db.dispose()
+    if args.redis_url:
+        _drop_namespace(args.redis_url, args.namespace)
+
+
+def _drop_namespace(url: str, namespace: str) -> None:
+    """Remove the run's own Redis keys (queues, heartbeats), leaving others' alone."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(f"{namespace}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 if __name__ == "__main__":

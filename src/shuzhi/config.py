@@ -7,6 +7,7 @@ embedded default, so a fresh machine needs none of them.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from shuzhi.errors import ConfigError
+
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+_URL_EXAMPLES = (
+    "应形如 postgresql+psycopg://user:password@127.0.0.1:5432/shuzhi 或 sqlite:////path/shuzhi.db，"
+    "不设置则使用数据目录中的 SQLite"
+)
+
+
+def hide_password(url: str) -> str:
+    """The URL with any ``user:password@`` password starred, even when it does not parse."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def _default_data_dir() -> Path:
@@ -60,12 +72,24 @@ class Settings(BaseSettings):
         if not value:
             return None
         try:
-            make_url(value)
-        except ArgumentError as exc:
+            backend = make_url(value).get_backend_name()
+        except (ArgumentError, ValueError) as exc:  # ValueError: e.g. a port that is no number
+            raise ValueError(f"无法解析 {hide_password(value)!r}；{_URL_EXAMPLES}") from exc
+        if backend not in SUPPORTED_DATABASES:
+            shown = hide_password(value)
+            raise ValueError(f"不支持的数据库 {backend!r}（{shown!r}）；{_URL_EXAMPLES}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(
-                f"SHUZHI_DATABASE_URL 无法解析：{value!r}；"
-                "示例：postgresql+psycopg://user@127.0.0.1:5432/shuzhi 或 sqlite:///path/shuzhi.db"
-            ) from exc
+                f"应以 redis://、rediss:// 或 unix:// 开头，收到 {hide_password(value)!r}；"
+                "如 redis://127.0.0.1:6379/0，不设置则任务在本机数据库队列中运行"
+            )
         return value
 
     @classmethod
@@ -92,17 +116,19 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings, turning pydantic's validation report into one line per bad setting."""
+    """Read the settings; a bad one becomes one line naming it, its problem and what is expected."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            name = "SHUZHI_" + "_".join(str(part) for part in err["loc"]).upper()
-            lines.append(f"{name}: {err['msg']}")
-        raise ConfigError(
-            "配置有误：" + "；".join(lines), hint="检查环境变量或 shuzhi.toml"
-        ) from exc
+        problems = "；".join(_describe(err) for err in exc.errors())
+        raise ConfigError(f"配置有误（环境变量或 shuzhi.toml）：{problems}") from exc
+
+
+def _describe(err: Any) -> str:
+    name = "SHUZHI_" + "_".join(str(part) for part in err["loc"]).upper()
+    # pydantic prefixes a validator's own message with "Value error, "; ours already says it all.
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{name} {message}"
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ from shuzhi.gateway.virtual import unregister_virtual_model
 from shuzhi.platform.identity import create_api_key, create_user
 from shuzhi.platform.roles import Role
 from shuzhi.storage.db import Database
-from shuzhi.storage.models import AuditRecord, ModelUsage
+from shuzhi.storage.models import ApiKey, AuditRecord, ModelEndpoint, ModelUsage
 
 from .conftest import add, alias
 
@@ -212,3 +213,67 @@ def test_management_needs_model_manage(settings: Settings, db: Database) -> None
     client = TestClient(create_app(settings, db))
     response = client.get("/api/models/endpoints", headers={"Authorization": f"Bearer {operator}"})
     assert response.status_code == 403
+
+
+def test_endpoint_fields_are_all_editable_over_the_api(
+    db: Database, settings: Settings, served: Served, scripted_model: ScriptedModelServer
+) -> None:
+    admin = httpx.Client(
+        base_url=served.base_url, headers={"Authorization": f"Bearer {served.admin_key}"}
+    )
+    spec = {
+        "name": "ds-public", "base_url": scripted_model.base_url, "model": "deepseek-reasoner",
+        "kind": "reasoning", "trust_zone": "outside", "api_key_env": "DS_KEY_FOR_TEST",
+        "max_concurrency": 3, "rpm_limit": 120, "timeout_s": 45, "max_retries": 1,
+        "price_input": 4.0, "price_cached_input": 1.0, "price_output": 16.0,
+    }  # fmt: skip
+    change = {
+        "trust_zone": "inside", "mask": True, "api_key": "sk-stored", "max_concurrency": 5,
+        "rpm_limit": 60, "timeout_s": 20, "price_input": 2.0, "price_cached_input": 0.5,
+        "price_output": 8.0, "model": "deepseek-v4-pro", "kind": "chat",
+        "extra_body": {"thinking": {"type": "enabled"}}, "enabled": False,
+    }  # fmt: skip
+
+    created = admin.post("/api/models/endpoints", json=spec)
+    patched = admin.patch("/api/models/endpoints/ds-public", json=change)
+    listed = {e["name"]: e for e in admin.get("/api/models/endpoints").json()}
+
+    assert created.status_code == 201, created.text
+    assert {k: created.json()[k] for k in spec if k != "base_url"} == {
+        k: v for k, v in spec.items() if k != "base_url"
+    }
+    assert created.json()["has_api_key"] is False
+    assert patched.status_code == 200, patched.text
+    shown = listed["ds-public"]
+    assert {k: shown[k] for k in change if k != "api_key"} == {
+        k: v for k, v in change.items() if k != "api_key"
+    }
+    assert shown["has_api_key"] is True and "sk-stored" not in str(listed)
+    with db.session() as session:
+        row = session.scalar(select(ModelEndpoint).where(ModelEndpoint.name == "ds-public"))
+        assert row is not None and row.api_key_encrypted
+        assert "sk-stored" not in row.api_key_encrypted
+
+
+def test_the_key_check_writes_last_used_at_at_most_once_a_minute(
+    db: Database, settings: Settings, served: Served, scripted_model: ScriptedModelServer
+) -> None:
+    add(db, settings, "ds", scripted_model)
+    ask = [{"role": "user", "content": "你好"}]
+
+    def last_used() -> Any:
+        with db.session() as session:
+            return session.scalar(select(ApiKey.last_used_at).where(ApiKey.name == "op-key"))
+
+    sdk(served).chat.completions.create(model="ds", messages=ask)
+    first = last_used()
+    sdk(served).chat.completions.create(model="ds", messages=ask)
+    unchanged = last_used()
+    with db.session() as session:
+        key = session.scalar(select(ApiKey).where(ApiKey.name == "op-key"))
+        assert key is not None
+        key.last_used_at = first - timedelta(minutes=2)
+    sdk(served).chat.completions.create(model="ds", messages=ask)
+
+    assert first is not None and unchanged == first
+    assert last_used() > first

@@ -13,10 +13,12 @@ from shuzhi.cli.models import app
 from shuzhi.config import Settings
 from shuzhi.errors import Conflict, InvalidInput
 from shuzhi.gateway.testing import Reply, ScriptedModelServer
+from shuzhi.storage.db import Database
 
 
 @pytest.fixture
-def env(settings: Settings) -> dict[str, str]:
+def env(settings: Settings, db: Database) -> dict[str, str]:
+    """The commands' settings, on a database emptied for the test (``db`` truncates PostgreSQL)."""
     return {
         "SHUZHI_DATABASE_URL": settings.effective_database_url,
         "SHUZHI_DATA_DIR": str(settings.data_dir),

@@ -150,3 +150,19 @@ def test_operators_change_and_disable_schedules(db: Database, declared: None) ->
     assert list_schedules(db)[0].interval_seconds == 3600
     with pytest.raises(NotFound, match="nightly-noop"):
         update_schedule(db, "nope", enabled=True)
+
+
+def test_the_platform_declares_its_periodic_jobs_and_a_worker_stores_them(db: Database) -> None:
+    """Quality scans, audit retention and review-deadline escalation are scheduled by default."""
+    from shuzhi.jobs.registry import all_kinds
+
+    kinds = {k.name for k in all_kinds()}  # imports every shuzhi.*.jobs module
+    declared = {p.name: p for p in scheduler.declared()}
+    wanted = {"data-quality-daily", "audit-retention", "review-escalation"}
+
+    assert wanted <= set(declared)
+    assert {declared[name].kind for name in wanted} <= kinds
+    sync_schedules(db)
+    with db.session() as session:
+        stored = set(session.scalars(select(JobSchedule.name)))
+    assert wanted <= stored

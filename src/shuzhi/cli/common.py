@@ -8,10 +8,12 @@ from rich.console import Console
 
 from shuzhi.config import Settings, load_settings
 from shuzhi.storage.db import Database
+from shuzhi.storage.setup import connect as connect_database
 from shuzhi.storage.setup import open_database
 
 console = Console()
-err_console = Console(stderr=True)
+# Errors are one line each: never wrapped at the terminal's width.
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def settings() -> Settings:
@@ -25,9 +27,7 @@ def database(settings_: Settings | None = None, *, migrate: bool | None = None) 
 
 def connect(settings_: Settings | None = None) -> Database:
     """The configured database, checked but left as it is (for the migration commands)."""
-    db = Database((settings_ or settings()).effective_database_url)
-    db.check_connection()
-    return db
+    return connect_database(settings_ or settings())
 
 
 def setup_logging(level: str) -> None:

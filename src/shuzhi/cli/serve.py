@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from shuzhi.cli.common import console, database, settings, setup_logging
+from shuzhi.cli.common import console, database, err_console, settings, setup_logging
 from shuzhi.config import Settings
 from shuzhi.storage.db import Database
 
@@ -18,6 +18,8 @@ def prepare(cfg: Settings) -> Database:
 
     setup_logging(cfg.log_level)
     db = database(cfg)
+    if cfg.redis_url:
+        _warn_if_redis_is_down(cfg.redis_url)
     with db.session() as session:
         first = bootstrap(session)
     if first is not None:
@@ -27,6 +29,17 @@ def prepare(cfg: Settings) -> Database:
             "（仅显示这一次，请登录后立即修改）"
         )
     return db
+
+
+def _warn_if_redis_is_down(url: str) -> None:
+    """An API server still accepts jobs without Redis (workers' upkeep re-sends them later)."""
+    from shuzhi.errors import UpstreamError
+    from shuzhi.jobs.redis_queue import check_redis
+
+    try:
+        check_redis(url)
+    except UpstreamError as exc:
+        err_console.print(f"[yellow]警告：[/]{exc.message}；任务照常受理，Redis 恢复后再分发")
 
 
 def run_server(cfg: Settings, db: Database, host: str | None, port: int | None) -> None:

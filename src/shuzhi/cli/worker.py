@@ -10,7 +10,7 @@ import typer
 
 from shuzhi.cli.common import console, database, settings, setup_logging
 from shuzhi.jobs.embedded import EmbeddedWorker
-from shuzhi.jobs.redis_queue import RedisWorker
+from shuzhi.jobs.redis_queue import RedisWorker, check_redis
 from shuzhi.jobs.registry import all_kinds
 from shuzhi.jobs.settings import load_job_settings
 from shuzhi.storage.db import redact_url
@@ -29,6 +29,7 @@ def worker(
     kinds = [k.name for k in all_kinds()]
     runner: EmbeddedWorker | RedisWorker
     if cfg.redis_url:
+        check_redis(cfg.redis_url)
         runner = RedisWorker(db, cfg, job_cfg, threads=threads)
         source = f"Redis 队列（命名空间 {job_cfg.namespace}）"
     else:

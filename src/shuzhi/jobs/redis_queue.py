@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from shuzhi.config import Settings
+from shuzhi.config import Settings, hide_password
+from shuzhi.errors import UpstreamError
 from shuzhi.jobs import store
 from shuzhi.jobs.runner import execute, worker_name
 from shuzhi.jobs.scheduler import Maintenance
@@ -32,6 +34,20 @@ ACTOR_NAME = "shuzhi_job"
 # Out of a million broker calls, how many also requeue dead workers' messages. Each worker calls
 # about once a second per queue, so 1 in 10 brings a dead worker's messages back within seconds.
 MAINTENANCE_CHANCE = 100_000
+
+
+def check_redis(url: str, timeout: float = 5.0) -> None:
+    """Fail with one line naming ``SHUZHI_REDIS_URL`` when Redis cannot be reached."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise UpstreamError(
+            f"SHUZHI_REDIS_URL 指向的 Redis 无法连接：{hide_password(url)}（{exc}）；"
+            "请确认 Redis 已启动、地址和端口正确，或不设置此项以使用本机数据库队列"
+        ) from exc
+    finally:
+        client.close()
 
 
 class RedisQueue:
