@@ -3,6 +3,7 @@ data officer. Each reads its records through the owning package; AI text carries
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -11,9 +12,10 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from shuzhi.api.deps import DbSession, get_db
+from shuzhi.api.routes.knowledge import knowledge_service, readable_grades
 from shuzhi.console import chat
-from shuzhi.console.web import page, render
-from shuzhi.errors import InvalidInput, NotFound
+from shuzhi.console.web import local_time, page, render
+from shuzhi.errors import InvalidInput, NotFound, PermissionDenied
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import Department, ModelUsage, WorkOrder
@@ -62,30 +64,30 @@ def scenarios_page(
     return render(request, "scenarios.html", {"groups": groups, "total": len(catalogue)})
 
 
-def knowledge_service(request: Request) -> Any:
-    from shuzhi.knowledge import KnowledgeService
-
-    service = getattr(request.app.state, "knowledge", None)
-    if service is None:
-        service = KnowledgeService(request.app.state.db, request.app.state.settings)
-        request.app.state.knowledge = service
-    return service
-
-
-def _bases(request: Request, principal: Principal) -> list[Any]:
-    visible = principal.visible_departments("kb.read")
-    return [
-        (kb, docs, chunks)
-        for kb, docs, chunks in knowledge_service(request).list_bases()
-        if visible is None or kb.department_id is None or kb.department_id in visible
-    ]
+def _readable_bases(request: Request, principal: Principal) -> list[Any]:
+    """The bases this principal may search: the API's rules for grades (restricted bases only
+    for the roles ``readable_grades`` names) and departments, applied by the knowledge service
+    itself, so the list never offers a base whose search would be refused."""
+    service = knowledge_service(request)
+    grades = readable_grades(principal)
+    departments = principal.visible_departments("kb.read")
+    found = []
+    for kb, docs, chunks in service.list_bases():
+        try:
+            service.readable(kb, grades, departments)
+        except PermissionDenied:
+            continue
+        found.append((kb, docs, chunks))
+    return found
 
 
 @router.get("/knowledge")
 def knowledge_page(
     request: Request, principal: Annotated[Principal, page("kb.read")], session: DbSession
 ) -> Response:
-    context = {"bases": _bases(request, principal), "departments": _departments(session)}
+    bases = _readable_bases(request, principal)
+    writable = [kb for kb, _, _ in bases if principal.can("kb.write", kb.department_id)]
+    context = {"bases": bases, "writable": writable, "departments": _departments(session)}
     return render(request, "knowledge.html", context)
 
 
@@ -96,8 +98,10 @@ def knowledge_search(
     kb: Annotated[str, Form()],
     query: Annotated[str, Form()],
 ) -> Response:
-    departments = principal.visible_departments("kb.read")
-    passages = knowledge_service(request).search([kb], query, k=5, departments=departments)
+    passages = knowledge_service(request).search(
+        [kb], query, k=5, grades=readable_grades(principal),
+        departments=principal.visible_departments("kb.read"),
+    )  # fmt: skip
     return render(request, "_kb_results.html", {"passages": passages})
 
 
@@ -109,7 +113,8 @@ async def knowledge_upload(
     file: Annotated[UploadFile, File()],
 ) -> Response:
     service = knowledge_service(request)
-    base = service.readable([kb], None, principal.visible_departments("kb.write"))[0]
+    grades = readable_grades(principal)
+    base = service.readable([kb], grades, principal.visible_departments("kb.write"))[0]
     data = await file.read()
     report = await run_in_threadpool(service.import_upload, base.id, file.filename or "", data)
     return render(request, "_kb_upload.html", {"report": report, "name": file.filename})
@@ -121,7 +126,14 @@ def workorders_page(
 ) -> Response:
     query = _scoped(select(WorkOrder), WorkOrder.department_id, principal, "workorder.read")
     orders = list(session.scalars(query.order_by(WorkOrder.id.desc()).limit(200)))
-    return render(request, "workorders.html", {"orders": orders})
+    context = {"orders": orders, "departments": _departments(session), "modes": _modes(orders)}
+    return render(request, "workorders.html", context)
+
+
+def _modes(orders: list[WorkOrder]) -> list[str]:
+    """How the listed orders were decided, for the full AI-content labels under the table."""
+    found = {"human" if o.decided_by == "human" else o.mode for o in orders}
+    return [m for m in ("model", "offline", "human") if m in found]
 
 
 @router.get("/models")
@@ -156,6 +168,58 @@ def data_page(
     datasets = list_datasets(session, principal.visible_departments("data.read"))
     context = {"datasets": datasets, "departments": _departments(session)}
     return render(request, "data.html", context)
+
+
+@router.get("/data/{name}")
+def dataset_page(
+    name: str,
+    request: Request,
+    principal: Annotated[Principal, page("data.read")],
+    session: DbSession,
+) -> Response:
+    from shuzhi.dataofficer import service
+
+    dataset = service.get_dataset(session, name)
+    visible = principal.visible_departments("data.read")
+    if visible is not None and dataset.department_id not in visible | {None}:
+        raise NotFound(f"数据集 {name} 不存在", hint="在“AI数据官”页面查看本部门的数据集")
+    runs = service.quality_trend(session, dataset.id)
+    context = {
+        "dataset": dataset,
+        "fields": service.fields_of(session, dataset.id),
+        "runs": runs,
+        "trend": _trend(runs),
+        "entry": _catalogue_entry(session, dataset),
+        "departments": _departments(session),
+        "kind_label": _kind_label,
+    }
+    return render(request, "dataset.html", context)
+
+
+def _trend(runs: list[Any]) -> str:
+    points = {
+        "at": [local_time(r.created_at) for r in runs],
+        "score": [round(r.score, 1) for r in runs],
+    }
+    return json.dumps(points)
+
+
+def _catalogue_entry(session: Any, dataset: Any) -> Any:
+    from shuzhi.dataofficer import service
+
+    try:
+        return service.catalogue_of(session, dataset)
+    except NotFound:
+        return None
+
+
+def _kind_label(kind: str | None) -> str:
+    from shuzhi.dataofficer.sensitive import kind_label
+
+    try:
+        return kind_label(kind) if kind else ""
+    except ValueError:
+        return kind or ""
 
 
 @router.get("/jobs")

@@ -28,22 +28,10 @@ def employee_for_chat(session: Session, slug: str, principal: Principal) -> Empl
 
 
 def runtime(request: Request) -> Any:
-    """The application's one employee runtime, with the gateway when a model is configured."""
-    from shuzhi.api.routes.openai_compat import get_gateway
-    from shuzhi.console.area_pages import knowledge_service
-    from shuzhi.employees import EmployeeRuntime
+    """The application's one employee runtime, shared with ``/api`` and ``/v1``."""
+    from shuzhi.api.deps import employee_runtime
 
-    found = getattr(request.app.state, "employee_runtime", None)
-    if found is None:
-        gateway = get_gateway(request)
-        found = EmployeeRuntime(
-            request.app.state.db,
-            request.app.state.settings,
-            gateway=gateway if gateway.available() else None,
-            knowledge=knowledge_service(request),
-        )
-        request.app.state.employee_runtime = found
-    return found
+    return employee_runtime(request)
 
 
 def reply(

@@ -74,17 +74,33 @@ def review_detail(
 
 def _review_context(task: Any, principal: Principal, session: Any) -> dict[str, Any]:
     mode = str(task.proposal.get("mode", "model")) if isinstance(task.proposal, dict) else "model"
+    decided = (task.decision or {}).get("content")
     return {
         "task": task,
         "mode": mode if mode in ("model", "offline") else "model",
         "proposal_json": json.dumps(task.proposal, ensure_ascii=False, indent=2),
-        "decision_json": json.dumps(
-            (task.decision or {}).get("content"), ensure_ascii=False, indent=2
-        ),
+        "fields": _fields(task.proposal),
+        "decision_fields": _fields(decided),
         "can_decide": principal.can("review.decide", task.department_id),
         "now": utcnow(),
         "departments": _departments(session),
     }
+
+
+def _fields(content: Any) -> list[tuple[str, str, bool]]:
+    """(key, text, shown as a block) for each part of a proposal, so a reviewer reads fields
+    rather than JSON; nested values stay JSON, with Chinese left readable."""
+    if not isinstance(content, dict):
+        content = {} if content is None else {"content": content}
+    rows = []
+    for key, value in content.items():
+        if isinstance(value, dict | list):
+            rows.append((str(key), json.dumps(value, ensure_ascii=False, indent=2), True))
+        elif isinstance(value, float):
+            rows.append((str(key), f"{value:.2f}", False))
+        else:
+            rows.append((str(key), "—" if value is None else str(value), False))
+    return rows
 
 
 @router.post("/reviews/{task_id}/decision")
@@ -237,10 +253,11 @@ def keys_create(
     principal: Annotated[Principal, page("user.manage")],
     session: DbSession,
     name: Annotated[str, Form()],
-    roles: Annotated[str, Form()] = "",
+    roles: Annotated[list[str] | None, Form()] = None,
     department_id: Annotated[str, Form()] = "",
 ) -> Response:
-    wanted = [r.strip() for r in roles.replace("，", ",").split(",") if r.strip()]
+    given = ",".join(roles or []).replace("，", ",")
+    wanted = [r.strip() for r in given.split(",") if r.strip()]
     dept = int(department_id) if department_id.strip().isdigit() else None
     actor = Actor(principal, client_ip(request))
     _, plain = accounts.issue_api_key(session, actor, name, department_id=dept, roles=wanted)

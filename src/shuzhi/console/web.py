@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
 
 from shuzhi.aigc import visible_label
-from shuzhi.api.deps import get_principal, get_session, login_session, record_security_event
+from shuzhi.api.deps import DbSession, get_principal, login_session, record_security_event
 from shuzhi.console.i18n import DEFAULT, LANGUAGES, translate
 from shuzhi.errors import PermissionDenied, ShuzhiError, Unauthenticated
 from shuzhi.platform.identity import Principal
@@ -70,7 +70,20 @@ def role_label(role: str, lang: str) -> str:
     return ROLE_LABELS_ZH[Role(role)] if lang == "zh" else role
 
 
+def label(group: str, value: object, lang: str) -> str:
+    """The console's word for a stored code (a status, a kind), or the code itself."""
+    key = f"{group}.{value}"
+    text = translate(key, lang)
+    return str(value) if text == key else text
+
+
+def json_text(value: object) -> str:
+    """Compact JSON with Chinese left readable (Jinja's ``tojson`` escapes it)."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
 templates.env.filters["local_time"] = local_time
+templates.env.filters["json_text"] = json_text
 templates.env.globals["visible_label"] = visible_label
 
 
@@ -87,6 +100,7 @@ def render(
         "nav": [n for n in NAV if principal is not None and principal.can(n.permission)],
         "csrf": getattr(request.state, "csrf_token", ""),
         "role_label": lambda role: role_label(role, lang),
+        "lbl": lambda group, value: label(group, value, lang),
         "path": request.url.path,
     }
     return templates.TemplateResponse(request, template, base | (context or {}), status_code=status)
@@ -100,7 +114,7 @@ def page(permission: str | None) -> Any:
     if permission is not None:
         roles_for(permission)
 
-    def check(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
+    def check(request: Request, session: DbSession) -> Principal:
         principal = get_principal(request, session)
         request.state.principal = principal
         active = login_session(request, session)

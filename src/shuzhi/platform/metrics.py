@@ -13,18 +13,24 @@ from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.platform.review import backlog
 from shuzhi.storage.db import Database, utcnow
-from shuzhi.storage.models import Conversation, Department, ModelUsage, WorkOrder
+from shuzhi.storage.models import Conversation, Department, ModelUsage, ReviewTask, WorkOrder
 
 # Minutes a clerk spends on one item by hand, from the bureau's own time studies; the
 # dashboard shows the product as an estimate, never as a measurement.
 MINUTES_SAVED_PER_CONVERSATION = 4.0
 MINUTES_SAVED_PER_WORK_ORDER = 6.0
-HANDOFF_STATUS = "handoff"
+# A conversation counts as handed off when it was marked so or when a handoff review task was
+# opened for it (the employee runtime puts the conversation back to "open" once a person has
+# answered, so the task is the lasting record). The kind is shuzhi.employees.handoff's.
+HANDOFF_STATUSES = ("handoff", "handed_off")
+HANDOFF_KIND = "handoff"
+# Work orders still waiting for a person are not settled by the AI, whoever proposed them.
+PENDING_WORK_ORDER = "pending_review"
 
 
 @dataclass
@@ -75,8 +81,8 @@ def dashboard(session: Session, departments: set[int] | None = None, days: int =
     board = Dashboard()
     board.conversations = _count(session, Conversation, departments)
     board.work_orders = _count(session, WorkOrder, departments)
-    automated = _count(session, WorkOrder, departments, WorkOrder.decided_by == "ai")
-    handoffs = _count(session, Conversation, departments, Conversation.status == HANDOFF_STATUS)
+    automated = _count(session, WorkOrder, departments, *_AUTOMATED)
+    handoffs = _count(session, Conversation, departments, _handed_off())
     board.automation_rate = _rate(automated, board.work_orders)
     board.handoff_rate = _rate(handoffs, board.conversations)
     board.review_pending, board.review_overdue = backlog(session, departments)
@@ -86,6 +92,16 @@ def dashboard(session: Session, departments: set[int] | None = None, days: int =
     board.usage = usage_by_department(session, departments)
     _daily(session, board, departments, days)
     return board
+
+
+_AUTOMATED = (WorkOrder.decided_by == "ai", WorkOrder.status != PENDING_WORK_ORDER)
+
+
+def _handed_off() -> Any:
+    task = exists().where(
+        ReviewTask.kind == HANDOFF_KIND, ReviewTask.conversation_id == Conversation.id
+    )
+    return or_(Conversation.status.in_(HANDOFF_STATUSES), task)
 
 
 def _satisfaction(session: Session, board: Dashboard, departments: set[int] | None) -> None:

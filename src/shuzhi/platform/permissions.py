@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
         # knowledge bases
         "kb.read": _BUSINESS,
         "kb.write": _MANAGERS | {R.OPERATOR},
+        "kb.read_restricted": _MANAGERS | {R.OPERATOR},  # bases graded restricted (DSL Art. 21)
         # digital employees
         "employee.read": _BUSINESS,
         "employee.chat": _WORKERS | {R.VIEWER},
