@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 from shuzhi.config import Settings
 from shuzhi.knowledge import KnowledgeService
+from shuzhi.knowledge import service as service_module
 from shuzhi.knowledge.backends import Hit
 from shuzhi.knowledge.evaluation import EvalQuestion, EvalReport, load_questions, score
+from shuzhi.storage.db import Database
 from shuzhi.storage.setup import open_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,10 +39,7 @@ def directory_size(path: Path) -> int:
 
 def ablations(service: KnowledgeService, questions: list[EvalQuestion]) -> dict[str, object]:
     """Recall/MRR with parts of the ranking switched off, on the same index."""
-    from unittest import mock
-
     from shuzhi.knowledge import ranking
-    from shuzhi.knowledge import service as service_module
 
     def plain(hits: list[Hit], *_: object) -> list[ranking.Ranked]:
         best: dict[tuple[int, int], ranking.Ranked] = {}
@@ -65,11 +66,100 @@ def ablations(service: KnowledgeService, questions: list[EvalQuestion]) -> dict[
     return out
 
 
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * share) - 1)]
+
+
+def measure(
+    service: KnowledgeService, questions: list[EvalQuestion], rounds: int
+) -> dict[str, object]:
+    """Recall@5 / MRR once, then latency (wall and CPU) over ``rounds`` passes, warm."""
+    evaluation = EvalReport(
+        5, [score(q, service.search("bench-laws", q.q, k=5)) for q in questions]
+    )
+    timings, cpu_timings = [], []
+    for _ in range(rounds):
+        for q in questions:
+            t, c = time.perf_counter(), time.process_time()
+            service.search("bench-laws", q.q, k=5)
+            timings.append((time.perf_counter() - t) * 1000)
+            cpu_timings.append((time.process_time() - c) * 1000)
+    return {
+        "questions": len(questions),
+        "recall_at_5": round(evaluation.recall, 3),
+        "mrr": round(evaluation.mrr, 3),
+        "queries": len(timings),
+        "latency_ms_median": round(statistics.median(timings), 2),
+        "latency_ms_p99": round(percentile(timings, 0.99), 2),
+        "cpu_ms_median": round(statistics.median(cpu_timings), 2),
+        "cpu_ms_p99": round(percentile(cpu_timings, 0.99), 2),
+        "misses": [
+            {"q": m.question.q, "want": f"{m.question.doc} {m.question.article}", "got": m.got[:2]}
+            for m in evaluation.misses
+        ],
+    }
+
+
+def dense_run(
+    db: Database, settings: Settings, questions: list[EvalQuestion], rounds: int
+) -> dict[str, object]:
+    """Embed every chunk through the gateway (scripted endpoint), then measure fused search."""
+    from shuzhi.gateway import Gateway
+    from shuzhi.gateway.registry import EndpointSpec, add_endpoint
+    from shuzhi.gateway.testing import ScriptedModelServer
+
+    with ScriptedModelServer() as server:
+        spec = EndpointSpec(
+            name="bench-embedding",
+            base_url=server.base_url,
+            model="scripted-embedding",
+            kind="embedding",
+            trust_zone="inside",
+        )
+        with db.session() as session:
+            add_endpoint(session, settings, spec, actor="bench")
+        gateway = Gateway(db, settings)
+        service = KnowledgeService(db, settings, gateway=gateway)
+        started, cpu = time.perf_counter(), time.process_time()
+        embedded = service.embed_missing("bench-laws")
+        embed_seconds, embed_cpu = time.perf_counter() - started, time.process_time() - cpu
+        service.search("bench-laws", questions[0].q)  # load the vectors once
+        result = measure(service, questions, rounds)
+        by_weight = {}
+        for weight in (0.5, 0.25):
+            service.dense_weight = weight
+            by_weight[str(weight)] = measure(service, questions, 1)
+        gateway.close()
+    return {
+        "embedding": "scripted n-gram hashing, 256 dimensions (plumbing, not a language model)",
+        "chunks_embedded": embedded,
+        "embed_seconds": round(embed_seconds, 1),
+        "embed_cpu_seconds": round(embed_cpu, 1),
+        **result,
+        "dense_weight_compared": {
+            w: {"recall_at_5": m["recall_at_5"], "mrr": m["mrr"]} for w, m in by_weight.items()
+        },
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--rounds", type=int, default=20, help="passes over the questions")
+    parser.add_argument(
+        "--candidates",
+        default="",
+        help="comma-separated full-text candidate counts to compare on the same index, e.g. 60,120",
+    )
+    parser.add_argument(
+        "--dense",
+        choices=["none", "scripted"],
+        default="none",
+        help="scripted: embed every chunk through the gateway with the scripted server's "
+        "deterministic n-gram embeddings, and measure fused search",
+    )
     args = parser.parse_args()
     if not args.corpus.is_dir():
         print(f"corpus not found at {args.corpus}; skipping")
@@ -79,7 +169,7 @@ def main() -> int:
     try:
         settings = Settings(data_dir=workdir, database_url=args.database_url, secret_key="bench")
         db = open_database(settings, migrate=True)
-        service = KnowledgeService(db, settings)
+        service = KnowledgeService(db, settings, embedder=None)
         service.create("bench-laws", grade="public")
 
         started, cpu = time.perf_counter(), time.process_time()
@@ -92,19 +182,13 @@ def main() -> int:
 
         questions = load_questions(QUESTIONS)
         service.search("bench-laws", questions[0].q)  # load the catalogue once
-        results = [score(q, service.search("bench-laws", q.q, k=5)) for q in questions]
-        evaluation = EvalReport(5, results)
-
-        timings, cpu_timings = [], []
-        for _ in range(args.rounds):
-            for q in questions:
-                t, c = time.perf_counter(), time.process_time()
-                service.search("bench-laws", q.q, k=5)
-                timings.append((time.perf_counter() - t) * 1000)
-                cpu_timings.append((time.process_time() - c) * 1000)
-        timings.sort()
-        cpu_timings.sort()
+        quality = measure(service, questions, args.rounds)
+        compared = {}
+        for count in [int(c) for c in args.candidates.split(",") if c.strip()]:
+            with mock.patch.object(service_module, "CANDIDATES", count):
+                compared[str(count)] = measure(service, questions, args.rounds)
         variants = ablations(service, questions)
+        fused = dense_run(db, settings, questions, args.rounds) if args.dense != "none" else None
 
         index_dir = workdir / "index"
         out = {
@@ -119,19 +203,12 @@ def main() -> int:
             "index_bytes": directory_size(index_dir) if index_dir.exists() else None,
             "sqlite_bytes": directory_size(workdir)
             - (directory_size(index_dir) if index_dir.exists() else 0),
-            "queries": len(timings),
-            "latency_ms_median": round(statistics.median(timings), 2),
-            "latency_ms_p99": round(timings[int(len(timings) * 0.99) - 1], 2),
-            "cpu_ms_median": round(statistics.median(cpu_timings), 2),
-            "cpu_ms_p99": round(cpu_timings[int(len(cpu_timings) * 0.99) - 1], 2),
-            "questions": len(questions),
-            "recall_at_5": round(evaluation.recall, 3),
-            "mrr": round(evaluation.mrr, 3),
+            "candidates": service_module.CANDIDATES,
+            **quality,
+            "candidates_compared": compared,
             "ablations": variants,
-            "misses": [
-                {"q": m.question.q, "want": f"{m.question.doc} {m.question.article}", "got": m.got}
-                for m in evaluation.misses
-            ],
+            "dense": fused,
+            "load_average": [round(x, 2) for x in os.getloadavg()],
         }
         print(json.dumps(out, ensure_ascii=False, indent=2))
         db.dispose()

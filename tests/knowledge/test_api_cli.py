@@ -104,3 +104,31 @@ def test_cli_create_import_search_ask(tmp_path: Path, corpus: Path) -> None:
     missing = _cli("search", "没有的库", "问题", env=env)
     assert missing.returncode == 2 and "知识库不存在" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_http_restricted_base_needs_read_restricted(settings: Settings, db: Database) -> None:
+    client = TestClient(create_app(settings, db))
+    with db.session() as session:
+        social = department(session, "rsj", "人社局")
+        operator = user(session, "op", (Role.OPERATOR, social.id))
+        reader = user(session, "reader", (Role.VIEWER, social.id), (Role.REVIEWER, social.id))
+        op = {"Authorization": f"Bearer {create_api_key(session, 'op', operator.id)[1]}"}
+        own = {"Authorization": f"Bearer {create_api_key(session, 'reader', reader.id)[1]}"}
+    body = {"name": "涉密库", "department_id": social.id, "grade": "restricted"}
+    assert client.post("/api/kb", json=body, headers=op).status_code == 201
+    client.post(
+        "/api/kb/涉密库/documents",
+        files={"file": ("示范劳动保障法(2020-01-01).md", NATIONAL.encode(), "text/markdown")},
+        headers=op,
+    )
+
+    allowed = client.get("/api/kb/涉密库/search", params={"q": "工伤认定"}, headers=op)
+    assert allowed.status_code == 200 and allowed.json()
+    # Same department, kb.read through two roles, but no kb.read_restricted: refused, with a reason.
+    for path, call in (
+        ("search", lambda: client.get("/api/kb/涉密库/search", params={"q": "工伤"}, headers=own)),
+        ("ask", lambda: client.post("/api/kb/涉密库/ask", json={"question": "工伤"}, headers=own)),
+    ):
+        denied = call()
+        assert denied.status_code == 403, path
+        assert "restricted" in denied.json()["error"]["message"]

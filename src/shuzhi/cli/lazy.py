@@ -54,12 +54,14 @@ def _load(name: str, entry: Lazy) -> Any:
 
 
 class LazyGroup(TyperGroup):
+    # ``ctx`` is typed Any: typer's vendored click and plain click name the Context class
+    # differently across releases, and the override must accept whichever calls it.
     _listing = False
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
 
-    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return super().get_command(ctx, cmd_name)
@@ -67,7 +69,7 @@ class LazyGroup(TyperGroup):
             return TyperCommand(cmd_name, help=entry.help)
         return _load(cmd_name, entry)
 
-    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+    def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
         try:
             super().format_help(ctx, formatter)

@@ -12,9 +12,9 @@ Public API (everything else in this package is internal)::
     answer = service.ask(["法规库"], "工伤认定决定多久作出", gateway=None)
     answer.mode               # shuzhi.aigc.Mode.OFFLINE: the cited passages, labelled as extracted
 
-Access: ``search``/``ask`` take ``grades`` (the grades the caller may read) and ``departments``
-(the department ids it may read; None = all). The platform decides both; a base outside them
-raises :class:`shuzhi.errors.PermissionDenied`.
+Access: ``search``/``ask`` take ``grades`` (the grades the caller may read:
+``readable_grades(principal.can)``) and ``departments`` (the department ids it may read; None =
+all). The platform decides both; a base outside them raises :class:`shuzhi.errors.PermissionDenied`.
 
 Imports are idempotent and resumable (content hash per document), so a job can re-run
 ``import_paths`` after a crash; ``progress(done, total, key)`` reports each file.
@@ -29,6 +29,7 @@ from shuzhi.knowledge.model import (
     ImportReport,
     Passage,
     SearchFilters,
+    readable_grades,
 )
 from shuzhi.knowledge.service import KnowledgeService
 
@@ -42,4 +43,5 @@ __all__ = [
     "Passage",
     "SearchFilters",
     "ask",
+    "readable_grades",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -15,6 +16,16 @@ class Grade(StrEnum):
     PUBLIC = "public"
     INTERNAL = "internal"
     RESTRICTED = "restricted"
+
+
+READ_RESTRICTED = "kb.read_restricted"
+
+
+def readable_grades(can: Callable[[str], bool]) -> list[Grade]:
+    """The grades a reader may see: public and internal with ``kb.read`` (checked by the route),
+    restricted only with ``kb.read_restricted``. ``can`` is e.g. ``Principal.can``."""
+    grades = [Grade.PUBLIC, Grade.INTERNAL]
+    return [*grades, Grade.RESTRICTED] if can(READ_RESTRICTED) else grades
 
 
 class DocType(StrEnum):
@@ -123,6 +134,8 @@ class ImportReport:
     unchanged: int = 0
     chunks: int = 0
     failed: list[FileFailure] = field(default_factory=list)
+    embedded: int = 0  # chunks given a dense vector (only with an embedding model)
+    embedding_error: str = ""  # why embedding stopped; the next import or reindex goes on
 
     @property
     def ok(self) -> bool:

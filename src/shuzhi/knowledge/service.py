@@ -7,40 +7,86 @@ import logging
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import bindparam, func, select, text
 
 from shuzhi.config import Settings
-from shuzhi.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from shuzhi.knowledge import answer, jurisdiction
+from shuzhi.errors import Conflict, InvalidInput, ModelError, NotFound, PermissionDenied
+from shuzhi.knowledge import answer, dense, jurisdiction
 from shuzhi.knowledge.answer import ChatGateway
 from shuzhi.knowledge.backends import Hit, SearchBackend, SearchRequest, make_backend
-from shuzhi.knowledge.catalog import Catalog
+from shuzhi.knowledge.catalog import Catalog, DocInfo
+from shuzhi.knowledge.dense import Embedder, GatewayEmbedder, VectorStore
 from shuzhi.knowledge.ingest import Importer, Progress, Source, sources_from_paths
 from shuzhi.knowledge.model import Answer, Grade, ImportReport, Passage, SearchFilters
 from shuzhi.knowledge.ranking import Question, Ranked, analyse, rerank
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import KbChunk, KbDocument, KnowledgeBase
 
+if TYPE_CHECKING:
+    from shuzhi.gateway import Gateway
+
 log = logging.getLogger(__name__)
 
-CANDIDATES = 120
+CANDIDATES = 60
 BASE_CACHE_SECONDS = 2.0
 NAMED_LAW_CANDIDATES = 30
+DENSE_CANDIDATES = 60
 KbRef = str | int | KnowledgeBase
 
 
 class KnowledgeService:
-    """One per process (it caches the document catalogue); safe to share between threads."""
+    """One per process (it caches the document catalogue); safe to share between threads.
 
-    def __init__(self, db: Database, settings: Settings, *, backend: str | None = None) -> None:
+    ``embedder`` turns on dense retrieval: ``"auto"`` (the default) uses the gateway's embedding
+    endpoint whenever one is configured (``gateway``, or one the service opens itself), None
+    keeps search full text only, or pass an :class:`~shuzhi.knowledge.dense.Embedder` such as
+    :class:`~shuzhi.knowledge.dense.LocalEmbedder`. ``dense_weight`` scales the dense list in the
+    fusion (1: plain reciprocal rank fusion; lower it for a weak embedding model).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        backend: str | None = None,
+        embedder: Embedder | Literal["auto"] | None = "auto",
+        gateway: Gateway | None = None,
+        dense_weight: float = 1.0,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.backend: SearchBackend = make_backend(db, settings, backend)
         self.catalog = Catalog(db)
+        self.vectors = VectorStore(db)
         self.home = jurisdiction.Home.of(settings.place, settings.province)
         self._bases: dict[str | int, tuple[float, KnowledgeBase]] = {}
+        self._embedder = embedder
+        self._gateway = gateway
+        self._own_gateway: Gateway | None = None
+        self.dense_weight = dense_weight
+
+    def embedder(self) -> Embedder | None:
+        """The embedding model source in use, or None (full text only)."""
+        if self._embedder != "auto":
+            return self._embedder
+        if self._gateway is None and self._own_gateway is None:
+            from shuzhi.gateway import Gateway
+
+            self._own_gateway = Gateway(self.db, self.settings)
+        gateway = self._gateway or self._own_gateway
+        assert gateway is not None
+        self._embedder = GatewayEmbedder(gateway)
+        return self._embedder
+
+    def close(self) -> None:
+        """Release the gateway the service opened for embeddings (usage rows are flushed)."""
+        if self._own_gateway is not None:
+            self._own_gateway.close()
+            self._own_gateway = None
+            self._embedder = "auto"
 
     # -- knowledge bases -------------------------------------------------------------------
 
@@ -125,9 +171,11 @@ class KnowledgeService:
     ) -> ImportReport:
         base = self.get(kb)
         try:
-            return Importer(self.db, self.backend, base.id).run(sources, progress)
+            report = Importer(self.db, self.backend, base.id).run(sources, progress)
         finally:
             self.catalog.invalidate()
+        report.embedded, report.embedding_error = self._embed_quietly(base)
+        return report
 
     def reindex(self, kb: KbRef) -> int:
         """Rebuild the search index of a base from its stored chunks; returns the chunk count."""
@@ -137,7 +185,49 @@ class KnowledgeService:
         self.backend.clear([base.id])
         count = Importer(self.db, self.backend, base.id).reindex_documents(ids)
         self.catalog.invalidate()
+        self._embed_quietly(base)
         return count
+
+    def embed_missing(self, kb: KbRef, progress: Progress | None = None) -> int:
+        """Give every chunk of the base without one a vector in the current embedding model.
+
+        Returns how many were embedded; 0 without an embedding model. Raises ModelError when the
+        model fails (what was embedded so far is kept: the next call goes on from there).
+        """
+        base = self.get(kb)
+        embedder = self.embedder()
+        space = embedder.space() if embedder else None
+        if embedder is None or space is None:
+            return 0
+        done, total = 0, self._chunk_count(base.id)
+        while rows := self.vectors.missing(base.id, space, dense.EMBED_BATCH * 16):
+            for start in range(0, len(rows), dense.EMBED_BATCH):
+                part = rows[start : start + dense.EMBED_BATCH]
+                result = embedder.embed([text for *_, text in part])
+                if result.model != space:
+                    log.warning(
+                        "kb %s: embeddings came from %s, not %s", base.id, result.model, space
+                    )
+                    return done
+                keys = [(chunk_id, doc_id, seq) for chunk_id, doc_id, seq, _ in part]
+                self.vectors.add(base.id, space, keys, dense.normalised(result.vectors))
+                done += len(part)
+                if progress is not None:
+                    progress(total - len(rows) + start + len(part), total, "向量")
+        return done
+
+    def _embed_quietly(self, base: KnowledgeBase) -> tuple[int, str]:
+        try:
+            return self.embed_missing(base), ""
+        except ModelError as exc:
+            log.warning("kb %s: embedding stopped (%s); full text still works", base.id, exc.code)
+            return 0, str(exc)
+
+    def _chunk_count(self, kb_id: int) -> int:
+        with self.db.session() as session:
+            return int(
+                session.scalar(select(func.count(KbChunk.id)).where(KbChunk.kb_id == kb_id)) or 0
+            )
 
     # -- search ----------------------------------------------------------------------------
 
@@ -207,7 +297,35 @@ class KnowledgeService:
             within = _restricted(request, question.content_words, named, NAMED_LAW_CANDIDATES)
             hits += self.backend.search(within)
             hits = self._cited_article(question, named, hits) + hits
-        return rerank(hits, question, self.catalog, self.home, filters)
+        ranked = rerank(hits, question, self.catalog, self.home, filters)
+        nearest = self._dense_hits(question, request)
+        if not nearest:
+            return ranked
+        near = rerank(nearest, question, self.catalog, self.home, filters)
+        return _fused(ranked[:CANDIDATES], near, self.dense_weight)
+
+    def _dense_hits(self, question: Question, request: SearchRequest) -> list[Hit]:
+        """Nearest chunks by embedding; [] without a model, or when the model fails."""
+        embedder = self.embedder()
+        space = embedder.space() if embedder else None
+        if embedder is None or space is None:
+            return []
+        try:
+            result = embedder.embed([question.text], query=True)
+        except ModelError as exc:
+            log.warning("dense retrieval skipped: %s", exc.code)
+            return []
+        if result.model != space or not result.vectors:
+            return []
+        docs = self.catalog.docs
+        found = self.vectors.search(
+            space,
+            result.vectors[0],
+            DENSE_CANDIDATES,
+            request.kb_ids,
+            keep=lambda doc_id: doc_id in docs and _passes(docs[doc_id], request),
+        )
+        return [Hit(doc_id, seq, score) for doc_id, seq, score in found]
 
     def _named_documents(self, question: Question, kb_ids: list[int]) -> list[int]:
         if not question.law_keys:
@@ -269,6 +387,27 @@ _CHUNKS_BY_KEY = text(
     "SELECT id, document_id, seq, anchor, heading_path, text FROM kb_chunks "
     "WHERE document_id IN :docs AND seq IN :seqs"
 ).bindparams(bindparam("docs", expanding=True), bindparam("seqs", expanding=True))
+
+
+def _fused(fulltext: list[Ranked], nearest: list[Ranked], weight: float) -> list[Ranked]:
+    """Reciprocal rank fusion of the reranked full-text and dense lists."""
+    fused = dense.rrf(
+        [(r.document_id, r.seq) for r in fulltext],
+        [(r.document_id, r.seq) for r in nearest],
+        weights=(1.0, weight),
+    )
+    return [Ranked(doc_id, seq, score) for (doc_id, seq), score in fused]
+
+
+def _passes(info: DocInfo, request: SearchRequest) -> bool:
+    """The document filters of a search, for dense hits (the full-text index applies its own)."""
+    if request.doc_types and info.doc_type not in request.doc_types:
+        return False
+    if request.date_from and (info.version_date is None or info.version_date < request.date_from):
+        return False
+    return not (
+        request.date_to and (info.version_date is None or info.version_date > request.date_to)
+    )
 
 
 def _json_list(value: object) -> list[str]:

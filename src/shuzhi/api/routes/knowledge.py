@@ -13,6 +13,7 @@ from shuzhi.aigc import visible_label
 from shuzhi.api.deps import DbSession, require
 from shuzhi.errors import PermissionDenied
 from shuzhi.knowledge import Answer, Grade, ImportReport, KnowledgeService, Passage, SearchFilters
+from shuzhi.knowledge import readable_grades as knowledge_grades
 from shuzhi.platform.audit import audit
 from shuzhi.platform.identity import Principal
 
@@ -29,9 +30,8 @@ def knowledge_service(request: Request) -> KnowledgeService:
 
 
 def readable_grades(principal: Principal) -> list[Grade]:
-    """Restricted bases are for people who may also maintain knowledge (kb.write)."""
-    grades = [Grade.PUBLIC, Grade.INTERNAL]
-    return [*grades, Grade.RESTRICTED] if principal.can("kb.write") else grades
+    """Restricted bases also need ``kb.read_restricted``."""
+    return knowledge_grades(principal.can)
 
 
 class KbCreate(BaseModel):

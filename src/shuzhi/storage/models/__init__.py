@@ -22,7 +22,7 @@ from shuzhi.storage.models.dataofficer import (
 from shuzhi.storage.models.employees import Employee, EmployeeVersion
 from shuzhi.storage.models.gateway import ModelAlias, ModelEndpoint
 from shuzhi.storage.models.jobs import Job, JobItem, JobLease, JobSchedule
-from shuzhi.storage.models.knowledge import KbChunk, KbDocument, KnowledgeBase
+from shuzhi.storage.models.knowledge import KbChunk, KbDocument, KbVector, KnowledgeBase
 from shuzhi.storage.models.review import ReviewTask
 from shuzhi.storage.models.scenarios import Scenario, ScenarioRun
 from shuzhi.storage.models.usage import ModelUsage
@@ -46,6 +46,7 @@ __all__ = [
     "JobSchedule",
     "KbChunk",
     "KbDocument",
+    "KbVector",
     "KnowledgeBase",
     "LoginSession",
     "Message",

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -76,3 +85,23 @@ class KbChunk(Base):
     text: Mapped[str] = mapped_column(Text)
     text_hash: Mapped[str] = mapped_column(String(64))
     search_vector: Mapped[str | None] = mapped_column(SearchVector)
+
+
+class KbVector(Base):
+    """A chunk's dense vector in one embedding model's space (float32, L2-normalised).
+
+    Optional: written only when an embedding model is configured. Deleted with its chunk, so a
+    changed document is embedded again; rebuilt from the chunks like the full-text index.
+    """
+
+    __tablename__ = "kb_vectors"
+    __table_args__ = (UniqueConstraint("chunk_id", "model"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chunk_id: Mapped[int] = mapped_column(ForeignKey("kb_chunks.id", ondelete="CASCADE"))
+    document_id: Mapped[int] = mapped_column(Integer, index=True)
+    kb_id: Mapped[int] = mapped_column(Integer, index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(200))
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
