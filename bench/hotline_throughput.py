@@ -84,6 +84,7 @@ def main() -> None:
     upgrade(db)
 
     timings: dict[str, list[tuple[float, float]]] = {}
+    peaks: dict[str, float] = {"after setup": _peak_mb()}
     for round_ in range(args.repeat):
         job = BatchJob(classifier, topics=False)
         assert job.dispatcher is not None
@@ -91,16 +92,21 @@ def main() -> None:
         clock = Clock()
         imported = import_file(source)
         stages["import"] = clock.lap()
+        peaks["after import"] = _peak_mb()
         orders = build_orders(imported.messages, job.dispatcher, f"{file_key(source)}{round_}")
         stages["mask+classify+extract+deadline"] = clock.lap()
+        peaks["after mask+classify+extract+deadline"] = _peak_mb()
         result = BatchResult(str(source), orders, imported, classifier.manifest.name, 0.6)
         store_orders(db, result)
         stages["store (SQLite)"] = clock.lap()
+        peaks["after store (SQLite)"] = _peak_mb()
         write_outputs(result, work / f"out{round_}")
         stages["write xlsx+jsonl+html"] = clock.lap()
+        peaks["after write xlsx+jsonl+html"] = _peak_mb()
         stages["total"] = clock.total()
         topics = hot_topics(orders, window_days=30)
         stages["hot topics (30-day window, apart)"] = clock.lap()
+        peaks["after hot topics"] = _peak_mb()
         for key, value in stages.items():
             timings.setdefault(key, []).append(value)
         print(f"round {round_}: {len(orders)} orders, {len(topics)} topics")
@@ -111,8 +117,15 @@ def main() -> None:
         wall = statistics.median(v[0] for v in values)
         cpu = statistics.median(v[1] for v in values)
         print(f"{key:40s} {wall:8.2f} {n / wall:8.0f} {cpu:8.2f} {n / cpu:8.0f}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak:.0f} MB; load average {os.getloadavg()}")
+    for key, peak in peaks.items():
+        print(f"peak RSS {key:40s} {peak:6.0f} MB")
+    print(f"load average {os.getloadavg()}")
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory so far (it only grows, so each stage's reading is
+    the highest of that stage and all before it)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

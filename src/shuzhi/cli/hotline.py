@@ -67,6 +67,10 @@ def run(
     out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("hotline-out"),
     threshold: Annotated[float, typer.Option(help="低于此置信度转人工复核")] = DEFAULT_THRESHOLD,
     store: Annotated[bool, typer.Option("--store/--no-store", help="写入数据库")] = True,
+    taxonomy: Annotated[
+        Path | None,
+        typer.Option("--taxonomy", help="部门的分类体系表（一级/二级/三级分类），用于细分类"),
+    ] = None,
 ) -> None:
     """Import messages, dispatch them, and write a workbook, JSON Lines and an HTML report."""
     db = database() if store else None
@@ -77,6 +81,7 @@ def run(
         threshold=threshold,
         db=db,
         actor="cli",
+        taxonomy=taxonomy,
     )
     _print_result(result)
 
@@ -127,6 +132,7 @@ def demo() -> None:
         out_dir=s.data_dir / "hotline-demo",
         db=database(s),
         actor="cli",
+        taxonomy=inputs.taxonomy,
     )
     _print_result(result)
     console.print(f"[bold green]报告：[/]{result.outputs['report']}")

@@ -45,6 +45,7 @@ def _hotline_demo(cfg: Settings, db: Database) -> None:
         out_dir=cfg.data_dir / "hotline-demo",
         db=db,
         actor="start",
+        taxonomy=inputs.taxonomy,
     )
     _print_result(result)
     console.print(f"[bold green]报告：[/]{result.outputs['report']}")

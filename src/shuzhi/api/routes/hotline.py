@@ -21,6 +21,7 @@ from shuzhi.errors import InvalidInput, NotFound
 from shuzhi.gateway import Gateway
 from shuzhi.platform.audit import audit
 from shuzhi.platform.identity import Principal
+from shuzhi.scenarios.hotline.decisions import hotline_department, queue_reply_draft
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
 from shuzhi.scenarios.hotline.jobs import KIND
 from shuzhi.scenarios.hotline.model_step import reply_writer
@@ -115,18 +116,25 @@ async def start_batch(
     principal: Annotated[Principal, require("workorder.write")],
     file: Annotated[UploadFile, File(description="市民留言（.xlsx 或 .csv）")],
     history: Annotated[UploadFile | None, File(description="带分类的历史工单")] = None,
+    taxonomy: Annotated[UploadFile | None, File(description="分类体系表（一级/二级/三级）")] = None,
     threshold: Annotated[float, Form(ge=0, le=1)] = DEFAULT_THRESHOLD,
 ) -> BatchStarted:
-    """Start the hotline batch job on an uploaded file; follow it at ``/api/jobs/{job_id}``."""
+    """Start the hotline batch job on an uploaded file; follow it at ``/api/jobs/{job_id}``.
+
+    The job, and the orders it does not dispatch to a unit, belong to the caller's department
+    (the hotline office when the caller works for every department)."""
     uploads = settings.data_dir / "hotline" / "uploads"
+    department_id = _batch_department(session, principal)
     params: dict[str, Any] = {
         "input": str(await _save_upload(file, uploads)),
         "threshold": threshold,
         "actor": principal.name,
+        "department_id": department_id,
     }
-    if history is not None and history.filename:
-        params["history"] = str(await _save_upload(history, uploads))
-    job = jobs.submit(session, KIND, params, created_by=principal.name)
+    for name, upload in (("history", history), ("taxonomy", taxonomy)):
+        if upload is not None and upload.filename:
+            params[name] = str(await _save_upload(upload, uploads))
+    job = jobs.submit(session, KIND, params, created_by=principal.name, department_id=department_id)
     audit(session, "hotline.batch.submit", actor=principal.name, target=f"job:{job.id}")
     return BatchStarted(job_id=job.id, status=job.status)
 
@@ -135,10 +143,13 @@ async def start_batch(
 def batch_report(
     job_id: int,
     session: DbSession,
-    _principal: Annotated[Principal, require("workorder.read")],
+    principal: Annotated[Principal, require("workorder.read")],
 ) -> FileResponse:
     """The job's standalone HTML report (opens with no internet)."""
     job = session.get(Job, job_id)
+    visible = principal.visible_departments("workorder.read")
+    if job is not None and visible is not None and job.department_id not in visible:
+        job = None  # other departments' jobs are not even confirmed to exist
     outputs = (job.result or {}).get("outputs", {}) if job is not None and job.kind == KIND else {}
     if "report" not in outputs:
         raise NotFound(f"热线批处理任务 {job_id} 没有报告", hint="任务完成后再查看")
@@ -148,13 +159,17 @@ def batch_report(
 @router.get("/workorders", response_model=list[WorkOrderPublic])
 def list_workorders(
     session: DbSession,
-    _principal: Annotated[Principal, require("workorder.read")],
+    principal: Annotated[Principal, require("workorder.read")],
     status: str | None = None,
     job_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[WorkOrderPublic]:
+    """The work orders of the caller's departments."""
     query = select(WorkOrder).order_by(WorkOrder.id)
+    visible = principal.visible_departments("workorder.read")
+    if visible is not None:
+        query = query.where(WorkOrder.department_id.in_(visible))
     if status:
         query = query.where(WorkOrder.status == status)
     if job_id is not None:
@@ -163,8 +178,18 @@ def list_workorders(
     return [WorkOrderPublic.of(r) for r in rows]
 
 
-def _order(session: DbSession, code: str) -> WorkOrder:
+def _batch_department(session: DbSession, principal: Principal) -> int:
+    allowed = principal.visible_departments("workorder.write")
+    hotline = hotline_department(session).id
+    if allowed is None or hotline in allowed or not allowed:
+        return hotline
+    return min(allowed)
+
+
+def _order(session: DbSession, code: str, principal: Principal, permission: str) -> WorkOrder:
     row = session.scalar(select(WorkOrder).where(WorkOrder.code == code))
+    if row is not None and not principal.can(permission, row.department_id):
+        row = None  # the same answer as a missing order: no peeking into other departments
     if row is None:
         raise NotFound(f"没有工单 {code}", hint="用 GET /api/hotline/workorders 查看工单编号")
     return row
@@ -172,9 +197,9 @@ def _order(session: DbSession, code: str) -> WorkOrder:
 
 @router.get("/workorders/{code}", response_model=WorkOrderPublic)
 def get_workorder(
-    code: str, session: DbSession, _principal: Annotated[Principal, require("workorder.read")]
+    code: str, session: DbSession, principal: Annotated[Principal, require("workorder.read")]
 ) -> WorkOrderPublic:
-    return WorkOrderPublic.of(_order(session, code))
+    return WorkOrderPublic.of(_order(session, code, principal, "workorder.read"))
 
 
 @router.post("/workorders/{code}/reply-draft", response_model=WorkOrderPublic)
@@ -184,9 +209,10 @@ def draft_workorder_reply(
     gateway: Annotated[Gateway, Depends(get_gateway)],
     principal: Annotated[Principal, require("workorder.write")],
 ) -> WorkOrderPublic:
-    """Draft a reply, stored pending a person's approval: written by the model when an endpoint
-    is configured, else the offline template with the cited rules."""
-    row = _order(session, code)
+    """Draft a reply, stored pending a person's approval (a ``hotline_reply`` review task in the
+    order's department): written by the model when an endpoint is configured, else the offline
+    template with the cited rules."""
+    row = _order(session, code, principal, "workorder.write")
     draft = draft_reply(
         title=row.title,
         text=row.text,
@@ -196,17 +222,17 @@ def draft_workorder_reply(
         rules=load_rules(),
         writer=reply_writer(gateway) if gateway.available() else None,
     )
-    row.reply, row.reply_status = draft.labelled_text, draft.status
-    row.details = {
-        **row.details,
-        "reply_draft": {
-            "mode": draft.mode,
-            "model": draft.model,
-            "sources": draft.sources,
-            "by": "ai",
-        },
-    }
-    audit(session, "hotline.reply.draft", actor=principal.name, target=code, mode=draft.mode)
+    draft_fields = {**draft.as_dict(), "labelled_text": draft.labelled_text}
+    task = queue_reply_draft(session, row, draft_fields)
+    audit(
+        session,
+        "hotline.reply.draft",
+        actor=principal.name,
+        target=code,
+        department_id=row.department_id,
+        mode=draft.mode,
+        review=task.id,
+    )
     return WorkOrderPublic.of(row)
 
 

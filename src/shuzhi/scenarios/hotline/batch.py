@@ -27,6 +27,7 @@ from shuzhi.scenarios.hotline.extract import (
 from shuzhi.scenarios.hotline.importing import import_file
 from shuzhi.scenarios.hotline.records import ImportResult, Message, Order
 from shuzhi.scenarios.hotline.rules import Rules, load_rules
+from shuzhi.scenarios.hotline.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -94,24 +95,32 @@ def build_orders(
     dispatcher: Dispatcher,
     key: str,
     progress: Progress = _no_progress,
+    taxonomy: Taxonomy | None = None,
 ) -> list[Order]:
-    """Mask, classify, extract and set deadlines for ``messages``, a chunk at a time."""
+    """Mask, classify, extract and set deadlines for ``messages``, a chunk at a time; with a
+    ``taxonomy``, place each order on its lower levels too."""
     orders: list[Order] = []
     for start in range(0, len(messages), CHUNK):
         chunk = messages[start : start + CHUNK]
-        orders.extend(_build_chunk(chunk, dispatcher, key))
+        orders.extend(_build_chunk(chunk, dispatcher, key, taxonomy))
         progress(len(orders), len(messages), "分类派单")
     return orders
 
 
-def _build_chunk(chunk: Sequence[Message], dispatcher: Dispatcher, key: str) -> list[Order]:
+def _build_chunk(
+    chunk: Sequence[Message], dispatcher: Dispatcher, key: str, taxonomy: Taxonomy | None
+) -> list[Order]:
     masked = [(mask_for_display(m.title), mask_for_display(m.text)) for m in chunk]
     texts = [training_text(title, text) for title, text in masked]
     dispatches = dispatcher.dispatch_many(texts)
-    return [
+    orders = [
         _order(m, title, text, d, dispatcher.rules, key)
         for m, (title, text), d in zip(chunk, masked, dispatches, strict=True)
     ]
+    if taxonomy is not None:
+        for order, text in zip(orders, texts, strict=True):
+            order.category_path = taxonomy.path(order.dispatch.category, text)
+    return orders
 
 
 def _order(message: Message, title: str, text: str, dispatch: Any, rules: Rules, key: str) -> Order:
@@ -147,7 +156,7 @@ def evaluate(orders: Sequence[Order]) -> dict[str, Any] | None:
     return {
         "n_labelled": len(labelled),
         "accuracy": float(accuracy_score(truth, predicted)),
-        "macro_f1": float(f1_score(truth, predicted, average="macro")),
+        "macro_f1": float(f1_score(truth, predicted, labels=classes, average="macro")),
         "classes": classes,
         "confusion": confusion_matrix(truth, predicted, labels=classes).tolist(),
         "note": "在本批数据上的结果；若这些数据也用于训练模型，此数值偏高，请以交叉验证为准",
@@ -163,6 +172,7 @@ class BatchJob:
     threshold: float = DEFAULT_THRESHOLD
     dispatcher: Dispatcher | None = None
     topics: bool = True
+    taxonomy: Taxonomy | None = None
 
     def __post_init__(self) -> None:
         if self.dispatcher is None:
@@ -175,11 +185,14 @@ class BatchJob:
         *,
         progress: Progress = _no_progress,
         store: Callable[[BatchResult], dict[str, int]] | None = None,
+        imported: ImportResult | None = None,
     ) -> BatchResult:
+        """Run on ``input_path``; ``imported`` is that file already imported, if it is."""
         assert self.dispatcher is not None
         progress(0, 0, "读取文件")
-        imported = import_file(input_path)
-        orders = build_orders(imported.messages, self.dispatcher, file_key(input_path), progress)
+        imported = imported or import_file(input_path)
+        key = file_key(input_path)
+        orders = build_orders(imported.messages, self.dispatcher, key, progress, self.taxonomy)
         result = BatchResult(
             source=str(input_path),
             orders=orders,

@@ -67,6 +67,7 @@ class DemoInputs:
     input_path: Path
     history: Path
     description: str
+    taxonomy: Path | None = None
 
 
 def shared_data_dir(cwd: Path | None = None) -> Path | None:
@@ -84,11 +85,16 @@ def demo_inputs(settings: Settings, cwd: Path | None = None) -> DemoInputs:
         return DemoInputs(
             folder / "messages_sample.xlsx",
             folder / "messages_labelled.csv",
-            f"公开数据 {folder}（留言样例 + 带分类的历史留言）",
+            f"公开数据 {folder}（留言样例 + 带分类的历史留言 + 三级分类体系）",
+            taxonomy=_existing(folder / "category_taxonomy.xlsx"),
         )
     folder = settings.data_dir / "hotline-demo" / "sample"
     history, messages = write_sample(folder)
     return DemoInputs(messages, history, f"项目自带的模拟样例 {folder}（虚构留言，非真实数据）")
+
+
+def _existing(path: Path) -> Path | None:
+    return path if path.is_file() else None
 
 
 def _message(rng: random.Random, category: str) -> str:

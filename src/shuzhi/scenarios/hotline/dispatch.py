@@ -62,6 +62,8 @@ class Dispatcher:
             if combined is not None:
                 (category, confidence), choice = combined
                 mode, model, reason = "model", f"{model}+{choice.model}", choice.reason
+        # A category with no handling unit on the duty list cannot go anywhere by itself.
+        on_duty_list = self.rules.has_unit(category)
         return Dispatch(
             category=category,
             confidence=confidence,
@@ -69,8 +71,8 @@ class Dispatcher:
             candidates=top,
             mode=mode,
             model=model,
-            needs_review=confidence < self.threshold,
-            reason=reason,
+            needs_review=confidence < self.threshold or not on_duty_list,
+            reason=reason if on_duty_list else f"职责清单中没有“{category}”的承办单位",
         )
 
     def _with_model(

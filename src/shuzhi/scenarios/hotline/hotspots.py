@@ -115,9 +115,12 @@ def hot_topics(
         _topic([window[i] for i in members], matrix[members], terms, newest)
         for members in _groups(labels)
     ]
+    # Ranked on the exact heat; rounded only afterwards, for people to read (rounding first
+    # would tie close topics and let the clustering order decide).
     topics.sort(key=lambda t: t.heat, reverse=True)
     for rank, topic in enumerate(topics[:top], start=1):
         topic.rank = rank
+        topic.heat = float(f"{topic.heat:.4g}")
     return topics[:top]
 
 
@@ -145,7 +148,7 @@ def _topic(members: list[Order], rows: Any, terms: Any, newest: datetime | None)
         votes_down=sum(o.message.votes_down for o in members),
         first_at=dates[0].isoformat() if dates else None,
         last_at=dates[-1].isoformat() if dates else None,
-        heat=float(f"{_heat(len(members), up, dates[-1] if dates else None, newest):.4g}"),
+        heat=_heat(len(members), up, dates[-1] if dates else None, newest),
         examples=_examples(members, rows),
         codes=[o.code for o in members],
     )

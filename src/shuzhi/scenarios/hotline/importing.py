@@ -24,6 +24,7 @@ import yaml
 from shuzhi.errors import InvalidInput
 from shuzhi.scenarios.hotline._base import clean_text, decode_bytes
 from shuzhi.scenarios.hotline.records import ImportProblem, ImportResult, Message
+from shuzhi.scenarios.hotline.taxonomy import looks_like_taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +60,7 @@ def default_headers() -> HeaderMap:
 def import_file(path: Path | str, headers: HeaderMap | None = None) -> ImportResult:
     """Read ``path`` (.xlsx or .csv) into messages and per-row problems."""
     path = Path(path)
-    if not path.is_file():
-        raise InvalidInput(f"找不到文件：{path}", hint="检查文件路径")
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        rows, encoding = _xlsx_rows(path), None
-    elif suffix in (".csv", ".txt", ".tsv"):
-        rows, encoding = _csv_rows(path)
-    else:
-        raise InvalidInput(
-            f"不支持的文件类型：{path.name}",
-            hint="请提供 .xlsx 或 .csv 文件（旧版 .xls 请另存为 .xlsx）",
-        )
+    rows, encoding = _open_rows(path)
     result = rows_to_messages(rows, headers or default_headers(), source=str(path))
     result.encoding = encoding
     log.info(
@@ -80,6 +70,26 @@ def import_file(path: Path | str, headers: HeaderMap | None = None) -> ImportRes
         len(result.problems),
     )
     return result
+
+
+def read_rows(path: Path | str) -> Iterator[tuple[int, Sequence[Any]]]:
+    """The numbered rows of a spreadsheet (.xlsx) or CSV file, decoded, empty tails cut."""
+    rows, _ = _open_rows(Path(path))
+    return rows
+
+
+def _open_rows(path: Path) -> tuple[Iterator[tuple[int, Sequence[Any]]], str | None]:
+    if not path.is_file():
+        raise InvalidInput(f"找不到文件：{path}", hint="检查文件路径")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _xlsx_rows(path), None
+    if suffix in (".csv", ".txt", ".tsv"):
+        return _csv_rows(path)
+    raise InvalidInput(
+        f"不支持的文件类型：{path.name}",
+        hint="请提供 .xlsx 或 .csv 文件（旧版 .xls 请另存为 .xlsx）",
+    )
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, Sequence[Any]]]:
@@ -155,6 +165,13 @@ def _find_header(
         columns = _map_columns(row, headers)
         if "text" in columns or "title" in columns:
             return columns
+        if looks_like_taxonomy(row):
+            raise InvalidInput(
+                f"{Path(source).name or '文件'} 是分类体系表（一级分类、二级分类、三级分类），"
+                "不是市民留言",
+                hint="把它作为分类体系传入（shuzhi hotline run 留言文件 --taxonomy 分类体系表），"
+                "输入文件请用含“留言详情”或“留言主题”列的留言表",
+            )
     wanted = "、".join(headers.get("text", [])[:3])
     raise InvalidInput(
         f"{Path(source).name or '文件'} 前 20 行里找不到留言内容所在的列（例如：{wanted}）",

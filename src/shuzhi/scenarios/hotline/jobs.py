@@ -44,5 +44,12 @@ def hotline_batch(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         job_id=ctx.job_id,
         actor=str(params.get("actor", "system")),
         progress=progress,
+        taxonomy=_path(params, "taxonomy"),
+        department_id=_department(params),
     )
     return result.summary()
+
+
+def _department(params: dict[str, Any]) -> int | None:
+    value = params.get("department_id")
+    return int(value) if value is not None else None

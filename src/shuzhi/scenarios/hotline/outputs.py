@@ -30,6 +30,7 @@ ORDER_COLUMNS = [
     ("title", "标题"),
     ("text", "内容(脱敏)"),
     ("category", "分类"),
+    ("category_path", "分类路径(细类为关键词建议)"),
     ("handling_unit", "承办单位"),
     ("confidence", "置信度"),
     ("status", "状态"),
@@ -69,6 +70,8 @@ def _offline(result: BatchResult) -> bool:
 def _cell(row: dict[str, Any], key: str, types: dict[str, str]) -> Any:
     if key == "place":
         return "".join(row["location"].get(k, "") for k in ("district", "street", "road", "estate"))
+    if key == "category_path":
+        return " / ".join(row["category_path"])
     if key == "demands":
         return "\n".join(row["demands"])
     if key == "status":

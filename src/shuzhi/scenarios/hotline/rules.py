@@ -87,6 +87,9 @@ class Rules:
     def handling_unit(self, category: str) -> str:
         return self.duty.units.get(category, self.duty.default_unit)
 
+    def has_unit(self, category: str) -> bool:
+        return category in self.duty.units
+
     def deadline(self, received: datetime | None, order_type: str, urgency: str) -> Deadline:
         rule = self._deadline_rule(order_type, urgency)
         basis = rule.basis(self.file.source)

@@ -25,15 +25,23 @@ from shuzhi.scenarios.hotline.classifier import (
     train,
     training_text,
 )
+from shuzhi.scenarios.hotline.decisions import (
+    DISPATCH_REVIEW,
+    hotline_department,
+    owning_department,
+    unit_departments,
+)
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD, Dispatcher, SimilarCases
 from shuzhi.scenarios.hotline.importing import BEIJING, import_file
 from shuzhi.scenarios.hotline.records import Order
+from shuzhi.scenarios.hotline.taxonomy import load_taxonomy
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import ReviewTask, WorkOrder
 
 log = logging.getLogger(__name__)
 
-REVIEW_KIND = "hotline_dispatch"
+REVIEW_KIND = DISPATCH_REVIEW
+INSERT_CHUNK = 2000
 
 
 def model_store(settings: Settings) -> ModelStore:
@@ -99,22 +107,35 @@ def run_batch(
     actor: str = "system",
     progress: Progress | None = None,
     use_model: bool = True,
+    taxonomy: Path | None = None,
+    department_id: int | None = None,
 ) -> BatchResult:
-    """The whole batch; with ``db`` the orders and review tasks are stored (idempotently)."""
+    """The whole batch; with ``db`` the orders and review tasks are stored (idempotently).
+
+    ``taxonomy`` places orders on the lower levels of the department's category tree;
+    ``department_id`` is the department that runs the batch (the hotline office by default),
+    which owns the orders not yet dispatched to a unit's department."""
     if not 0.0 <= threshold <= 1.0:
         raise InvalidInput(f"置信度阈值应在 0 到 1 之间，收到 {threshold}")
-    for given in (input_path, history):
+    for given in (input_path, history, taxonomy):
         if given is not None and not Path(given).is_file():
             raise InvalidInput(f"找不到文件：{given}", hint="检查文件路径")
+    # The input is read first, so a wrong file fails before any model is trained.
+    imported = import_file(input_path)
     classifier = classifier_for(model_store(settings), history)
     job = BatchJob(classifier, threshold=threshold)
+    if taxonomy is not None:
+        job.taxonomy = load_taxonomy(taxonomy)
     if db is not None and use_model:
         job.dispatcher = _model_dispatcher(job, settings, db, history)
     store = None
     if db is not None:
-        store = lambda result: store_orders(db, result, job_id=job_id, actor=actor)  # noqa: E731
+
+        def store(result: BatchResult) -> dict[str, int]:
+            return store_orders(db, result, job_id=job_id, actor=actor, department_id=department_id)
+
     kwargs = {"progress": progress} if progress else {}
-    return job.run(Path(input_path), out_dir, store=store, **kwargs)
+    return job.run(Path(input_path), out_dir, store=store, imported=imported, **kwargs)
 
 
 def _model_dispatcher(
@@ -140,14 +161,30 @@ def _existing_codes(session: Session, codes: Sequence[str]) -> set[str]:
 
 
 def store_orders(
-    db: Database, result: BatchResult, *, job_id: int | None = None, actor: str = "system"
+    db: Database,
+    result: BatchResult,
+    *,
+    job_id: int | None = None,
+    actor: str = "system",
+    department_id: int | None = None,
 ) -> dict[str, int]:
-    """Insert new work orders and a review task for each low-confidence one; skip known codes."""
+    """Insert new work orders and a review task for each low-confidence one; skip known codes.
+
+    A dispatched order goes to its handling unit's department; the others, and every review
+    task, to ``department_id`` (default: the hotline office)."""
     with db.session() as session:
         existing = _existing_codes(session, [o.code for o in result.orders])
         new = [o for o in result.orders if o.code not in existing]
-        session.bulk_insert_mappings(WorkOrder, [_row(o, job_id) for o in new])
-        reviews = [_review(o) for o in new if o.dispatch.needs_review]
+        hotline = department_id or hotline_department(session).id
+        units = unit_departments(session)
+        rows = [
+            _row(o, job_id, owning_department(o.status, o.dispatch.handling_unit, units, hotline))
+            for o in new
+        ]
+        for start in range(0, len(rows), INSERT_CHUNK):  # bounded memory for large files
+            session.bulk_insert_mappings(WorkOrder, rows[start : start + INSERT_CHUNK])
+            session.flush()
+        reviews = [_review(o, hotline) for o in new if o.dispatch.needs_review]
         session.bulk_insert_mappings(ReviewTask, reviews)
         audit(
             session,
@@ -163,10 +200,11 @@ def store_orders(
     return {"inserted": len(new), "skipped": len(existing), "review_tasks": len(reviews)}
 
 
-def _row(order: Order, job_id: int | None) -> dict[str, Any]:
+def _row(order: Order, job_id: int | None, department_id: int) -> dict[str, Any]:
     d, m = order.dispatch, order.message
     return {
         "code": order.code,
+        "department_id": department_id,
         "source_ref": (m.ref or "")[:64] or None,
         "title": order.masked_title[:500],
         "text": order.masked_text,
@@ -196,11 +234,17 @@ def _row(order: Order, job_id: int | None) -> dict[str, Any]:
     }
 
 
-def _review(order: Order) -> dict[str, Any]:
+def _review(order: Order, department_id: int) -> dict[str, Any]:
     d = order.dispatch
     due = order.deadline.due
+    reason = (
+        d.reason
+        if d.reason.startswith("职责清单")
+        else (f"置信度 {d.confidence:.2f} 低于阈值，需人工确认分类和承办单位")
+    )
     return {
         "kind": REVIEW_KIND,
+        "department_id": department_id,
         "subject_type": "work_order",
         "subject_id": order.code,
         "title": f"派单复核：{order.masked_title or order.masked_text[:40]}"[:500],
@@ -211,7 +255,7 @@ def _review(order: Order) -> dict[str, Any]:
             "candidates": d.candidates,
             "model": d.model,
             "mode": d.mode,
-            "reason": f"置信度 {d.confidence:.2f} 低于阈值，需人工确认分类和承办单位",
+            "reason": reason,
         },
         "proposed_by": "ai",
         "status": "pending",

@@ -1,0 +1,199 @@
+"""Who owns a work order, and what a reviewer's decision does to it.
+
+An order belongs to the department of its handling unit (a department whose name or code is the
+unit on the duty list); until it is dispatched, or when no such department exists, it belongs to
+the hotline department (the 12345 hotline office, which accepts and dispatches every matter:
+Jinan 12345 regulation Art. 11(一), Art. 23). Routes show a person only the orders of their
+departments.
+
+Two review kinds act on orders when a named person decides (PIPL Art. 24: the decision with
+effect is the person's, kept beside the AI proposal):
+
+- ``hotline_dispatch`` (a low-confidence dispatch): accepted or edited, the order takes the
+  category and unit decided and is dispatched to that unit's department; rejected, it goes back
+  to the hotline office to be dispatched by hand.
+- ``hotline_reply`` (a reply draft): accepted or edited, the reply is approved as decided;
+  rejected, the draft is marked rejected and must be redrafted.
+
+A dispatch decision sets the order's ``decided_by`` to ``"human"``; a reply decision marks the
+reply's draft as decided by a person. Both keep who decided, when and why in ``details``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shuzhi.platform.review import create_review_task, on_decision
+from shuzhi.scenarios.hotline.importing import BEIJING
+from shuzhi.scenarios.hotline.rules import Rules, load_rules
+from shuzhi.storage.models import Department, ReviewTask, WorkOrder
+
+log = logging.getLogger(__name__)
+
+DISPATCH_REVIEW = "hotline_dispatch"
+REPLY_REVIEW = "hotline_reply"
+HOTLINE_DEPARTMENT = ("hotline", "12345市民服务热线办公室")
+# Order statuses a decision leads to.
+DISPATCHED = "dispatched"
+MANUAL_DISPATCH = "manual_dispatch"
+REPLY_PENDING = "pending_approval"
+REPLY_APPROVED = "approved"
+REPLY_REJECTED = "rejected"
+
+
+def hotline_department(session: Session) -> Department:
+    """The hotline office's department (code ``hotline``), created the first time it is needed."""
+    code, name = HOTLINE_DEPARTMENT
+    department = session.scalar(select(Department).where(Department.code == code))
+    if department is None:
+        department = Department(code=code, name=name)
+        session.add(department)
+        session.flush()
+    return department
+
+
+def unit_departments(session: Session) -> dict[str, int]:
+    """Department ids by name and by code, to find a handling unit's department."""
+    found: dict[str, int] = {}
+    for dept_id, code, name in session.execute(
+        select(Department.id, Department.code, Department.name)
+    ):
+        found.setdefault(name, dept_id)
+        found.setdefault(code, dept_id)
+    return found
+
+
+def owning_department(status: str, unit: str | None, units: dict[str, int], hotline: int) -> int:
+    """Dispatched orders belong to their unit's department; all others to the hotline office."""
+    if status == DISPATCHED and unit:
+        return units.get(unit, hotline)
+    return hotline
+
+
+# -- dispatch decisions ----------------------------------------------------------------------
+
+
+def _order_for(session: Session, task: ReviewTask) -> WorkOrder | None:
+    order = session.scalar(select(WorkOrder).where(WorkOrder.code == task.subject_id))
+    if order is None:
+        log.warning("review task %s names a missing work order", task.id)
+    return order
+
+
+def _decision_record(task: ReviewTask) -> dict[str, Any]:
+    return {
+        "task": task.id,
+        "action": (task.decision or {}).get("action"),
+        "status": task.status,
+        "by": task.decided_by_name,
+        "at": task.decided_at.isoformat() if task.decided_at else None,
+        "reason": task.reason,
+    }
+
+
+def _decided_dispatch(task: ReviewTask, rules: Rules) -> tuple[str, str]:
+    """The category and unit a person decided; a changed category without a changed unit takes
+    the unit from the duty list."""
+    proposal = task.proposal or {}
+    content = (task.decision or {}).get("content") or {}
+    category = str(content.get("category") or proposal.get("category") or "")
+    unit = str(content.get("handling_unit") or "")
+    if not unit or (category != proposal.get("category") and unit == proposal.get("handling_unit")):
+        unit = rules.handling_unit(category)
+    return category, unit
+
+
+def apply_dispatch_decision(session: Session, task: ReviewTask) -> None:
+    order = _order_for(session, task)
+    if order is None:
+        return
+    hotline = hotline_department(session).id
+    if task.status == "rejected":
+        order.status, order.department_id = MANUAL_DISPATCH, hotline
+    else:
+        category, unit = _decided_dispatch(task, load_rules())
+        if category != order.category:
+            order.category_path = [category]
+        order.category, order.handling_unit, order.status = category, unit, DISPATCHED
+        order.department_id = owning_department(
+            DISPATCHED, unit, unit_departments(session), hotline
+        )
+    order.decided_by = "human"
+    order.details = {**(order.details or {}), "dispatch_decision": _decision_record(task)}
+
+
+# -- reply drafts ----------------------------------------------------------------------------
+
+
+def _reply_due(order: WorkOrder) -> datetime | None:
+    if order.deadline is None:
+        return None
+    return datetime.combine(order.deadline, time(18), BEIJING)
+
+
+def queue_reply_draft(session: Session, order: WorkOrder, draft: dict[str, Any]) -> ReviewTask:
+    """Store a draft on the order, pending approval, and queue it for the unit's reviewer.
+
+    A draft made while an earlier one still waits replaces that one's proposal: nobody has
+    decided it yet, and two drafts of one reply must not both be approved.
+    """
+    order.reply, order.reply_status = draft["labelled_text"], REPLY_PENDING
+    order.details = {**(order.details or {}), "reply_draft": {**_public(draft), "by": "ai"}}
+    pending = session.scalar(
+        select(ReviewTask).where(
+            ReviewTask.kind == REPLY_REVIEW,
+            ReviewTask.subject_id == order.code,
+            ReviewTask.status == "pending",
+        )
+    )
+    if pending is not None:
+        pending.proposal = _public(draft)
+        return pending
+    due = _reply_due(order)
+    return create_review_task(
+        session,
+        order.department_id,
+        REPLY_REVIEW,
+        "work_order",
+        order.code,
+        f"答复审核：{order.title or order.text[:40]}",
+        _public(draft),
+        due_at=due,
+        due_in_working_days=None if due else 1,
+        proposed_by="ai",
+    )
+
+
+def _public(draft: dict[str, Any]) -> dict[str, Any]:
+    keys = ("text", "labelled_text", "mode", "model", "sources", "demands")
+    return {k: draft[k] for k in keys if k in draft}
+
+
+def apply_reply_decision(session: Session, task: ReviewTask) -> None:
+    order = _order_for(session, task)
+    if order is None:
+        return
+    content = (task.decision or {}).get("content") or {}
+    if task.status == "rejected":
+        order.reply_status = REPLY_REJECTED
+    elif task.status == "edited":
+        # Edited by a person: the person's text, without the AI label (it is no longer AI output).
+        order.reply = str(content.get("text") or order.reply or "")
+        order.reply_status = REPLY_APPROVED
+    else:
+        order.reply = str(content.get("labelled_text") or order.reply or "")
+        order.reply_status = REPLY_APPROVED
+    # ``decided_by`` on the order is the dispatch's; the reply's decider is kept beside its draft.
+    details = dict(order.details or {})
+    details["reply_draft"] = {**details.get("reply_draft", {}), "by": "human"}
+    details["reply_decision"] = _decision_record(task)
+    order.details = details
+
+
+on_decision(DISPATCH_REVIEW, apply_dispatch_decision)
+on_decision(REPLY_REVIEW, apply_reply_decision)
