@@ -132,6 +132,25 @@ def test_defining_for_another_department_is_refused(api: Api) -> None:
     assert by_operator.status_code == 403  # operators may chat, not define
 
 
+def test_definitions_over_the_api_cannot_run_programs_on_the_server(api: Api) -> None:
+    stdio = definition_yaml("pension-helper", mcp_servers="[{name: sh, command: [sh, -c, id]}]")
+    remote = definition_yaml("pension-helper", mcp_servers="[{name: r, url: 'http://x/mcp'}]")
+    words = definition_yaml("pension-helper", guardrails="{sensitive_words_file: /etc/shadow}")
+
+    refused = [api.call("hrss", "POST", "/api/employees", json={"yaml": y}) for y in (stdio, words)]
+    remote_by_dept_admin = api.call("hrss", "POST", "/api/employees", json={"yaml": remote})
+    remote_by_root = api.call("root", "POST", "/api/employees", json={"yaml": remote})
+    stdio_by_root = api.call("root", "POST", "/api/employees", json={"yaml": stdio})
+
+    assert [r.status_code for r in refused] == [403, 403]
+    fields = [r.json()["error"]["detail"]["fields"][0]["field"] for r in refused]
+    assert fields == ["mcp_servers.0.command", "guardrails.sensitive_words_file"]
+    assert remote_by_dept_admin.status_code == 403
+    assert remote_by_root.status_code == 201  # the model-base administrator connects tools
+    assert stdio_by_root.status_code == 403  # a program on the server only from a file
+    assert api.call("root", "GET", "/api/employees/pension-helper").json()["version"] == 1
+
+
 def test_lifecycle_is_audited_and_gated(api: Api, db: Database) -> None:
     api.call("hrss", "POST", "/api/employees", json={"yaml": definition_yaml("pension-helper")})
     url = "/api/employees/{}/transition"

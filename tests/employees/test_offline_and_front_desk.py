@@ -7,13 +7,13 @@ from sqlalchemy import select
 
 from shuzhi.aigc import Mode, visible_label
 from shuzhi.config import Settings
-from shuzhi.employees import EmployeeRuntime
+from shuzhi.employees import EmployeeRuntime, service
 from shuzhi.employees.runtime import NOTHING_FITS, NOTHING_FOUND
 from shuzhi.gateway.testing import ScriptedModelServer
 from shuzhi.knowledge import KnowledgeService
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import Conversation, Employee
-from tests.employees.conftest import define, say
+from tests.employees.conftest import define, reviewer, say
 
 LAW = """# 中华人民共和国社会保险法
 
@@ -139,3 +139,32 @@ def test_front_desk_with_a_model_lets_it_choose_among_the_candidates(
     assert unreadable.mode is Mode.OFFLINE  # the model's reply named no candidate
     assert unreadable.routed_to is not None
     assert unreadable.routed_to["id"] == "social-insurance-clerk"
+
+
+STAFF_HELPER = """id: policy-notes
+name: 政策口径助手
+department: {code: hrss, name: 人力资源和社会保障局}
+audience: staff
+role: 为经办人员查询内部政策口径。
+knowledge_bases: [社会保险法规]
+"""
+
+
+def test_knowledge_follows_the_grade_the_audience_may_read(
+    installed: Database, settings: Settings
+) -> None:
+    knowledge = KnowledgeService(installed, settings)
+    knowledge.create("社会保险法规", grade="internal")  # an internal base: staff only
+    knowledge.import_upload("社会保险法规", "社会保险法(2018-12-29).md", LAW.encode())
+    define(installed, STAFF_HELPER)
+    with installed.session() as session:  # on trial: staff may use it, citizens may not
+        service.transition(session, "policy-notes", "trial", "test", "测试")
+    runtime = EmployeeRuntime(installed, settings, knowledge=knowledge)
+    question = "失业保险金最长能领多少个月？"
+
+    to_citizen = say(runtime, runtime.start("social-insurance-clerk"), question)
+    clerk = reviewer(installed, "hrss", "wang-clerk")
+    to_staff = say(runtime, runtime.start("policy-notes", user_id=clerk.user_id), question)
+
+    assert to_citizen.sources == [] and "第四十六条" not in to_citizen.content
+    assert to_staff.sources[0]["citation"].startswith("《中华人民共和国社会保险法》第四十六条")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -147,3 +149,18 @@ def test_working_day_deadline_skips_the_national_day_holiday(db: Database) -> No
         # 2025-09-30 plus one working day: 10-01..10-08 are the holiday, 10-09 is a Thursday.
         due = review._add_working_days(datetime(2025, 9, 30, 2, tzinfo=UTC), 1)
         assert due.astimezone(CHINA).date().isoformat() == "2025-10-09"
+
+
+def test_every_process_finds_the_decision_handlers_it_never_imported() -> None:
+    # A fresh interpreter that imports only the review module, as a worker deciding a task might.
+    code = (
+        "from shuzhi.platform import review\n"
+        "review.load_declared_handlers()\n"
+        "print(' '.join(sorted(review._callbacks)))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+
+    expected = {"handoff", "hotline_dispatch", "hotline_reply", "scenario", "data.grading"}
+    assert expected <= set(found)

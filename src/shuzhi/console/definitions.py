@@ -210,26 +210,8 @@ def _references(session: Session, definition: EmployeeDefinition, at: Any) -> li
 
 
 def _server_side(definition: EmployeeDefinition, principal: Principal, at: Any) -> list[Problem]:
-    """A console user may not make the server run a program or read one of its files (those
-    parts are installed from files by the system administrator), and only the administrator of
-    the model base connects an employee to an outside tool server."""
-    problems = []
-    for i, server in enumerate(definition.mcp_servers):
-        if server.command is not None:
-            message = (
-                "控制台不能定义在服务器上运行程序的 MCP 服务（command）；请系统管理员以文件安装"
-            )
-            problems.append(Problem(f"mcp_servers.{i}.command",
-                                    at("mcp_servers", i, "command"), message))  # fmt: skip
-        elif not principal.can("model.manage"):
-            message = "连接外部 MCP 服务须由系统管理员定义"
-            problems.append(Problem(f"mcp_servers.{i}.url", at("mcp_servers", i, "url"), message))
-    if definition.guardrails.sensitive_words_file:
-        problems.append(Problem(
-            "guardrails.sensitive_words_file", at("guardrails", "sensitive_words_file"),
-            "控制台不能引用服务器上的文件；请把敏感词写在 sensitive_words 列表中",
-        ))  # fmt: skip
-    return problems
+    parts = service.server_side_parts(definition, can_manage_models=principal.can("model.manage"))
+    return [Problem(".".join(str(p) for p in path), at(*path), message) for path, message in parts]
 
 
 def _scope(

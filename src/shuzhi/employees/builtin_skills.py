@@ -25,7 +25,7 @@ class SearchArgs(BaseModel):
 def knowledge_search(ctx: SkillContext, args: SearchArgs) -> dict[str, Any]:
     if ctx.knowledge is None or not ctx.knowledge_bases:
         return {"passages": [], "note": "本员工未配置知识库"}
-    passages = ctx.knowledge.search(ctx.knowledge_bases, args.query, k=args.k)
+    passages = ctx.search(args.query, args.k)
     ctx.sources.extend(p.as_source() for p in passages)
     return {"passages": [{"citation": p.citation, "text": p.text[:600]} for p in passages]}
 

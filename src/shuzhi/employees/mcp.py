@@ -176,6 +176,7 @@ class _Exposed:
                 knowledge_bases=self.definition.knowledge_bases,
                 knowledge=self.knowledge,
                 handoff_hours=self.definition.handoff.due_in_hours,
+                audience=self.definition.audience,
             )
             return await ainvoke(ctx, self.skills, name, arguments or {})
 

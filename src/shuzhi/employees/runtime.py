@@ -241,6 +241,7 @@ class EmployeeRuntime:
             citizen_ref=conversation.citizen_ref,
             knowledge=self.knowledge,
             handoff_hours=definition.handoff.due_in_hours,
+            audience=definition.audience,
         )
         skills = allowed_skills(definition.skills, definition.audience)
         return _State(conversation, definition, version, text, skills, ctx)
@@ -491,7 +492,7 @@ class EmployeeRuntime:
         if self.knowledge is None or not state.definition.knowledge_bases:
             return None
         try:
-            passages = self.knowledge.search(state.definition.knowledge_bases, state.text, k=3)
+            passages = state.ctx.search(state.text, 3)
         except ShuzhiError as exc:
             log.info("knowledge search unavailable for %s: %s", state.definition.id, exc.code)
             return None
@@ -512,7 +513,7 @@ class EmployeeRuntime:
         result = run_scenario(
             d.answer_scenario,
             {d.answer_input: state.text},
-            knowledge=self.knowledge,
+            knowledge=state.ctx.graded_knowledge() if self.knowledge is not None else None,
             catalogue=service.catalogue_for(session),
             department_id=state.ctx.department_id,
         )

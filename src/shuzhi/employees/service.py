@@ -106,6 +106,32 @@ def _check_references(session: Session, definition: EmployeeDefinition) -> Catal
     return catalogue
 
 
+def server_side_parts(
+    definition: EmployeeDefinition, *, can_manage_models: bool
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Parts of a definition that only a file installed by the system administrator may hold.
+
+    A definition sent over the console or the API may not make the server run a program (an MCP
+    ``command``) or read one of its files (``sensitive_words_file``); connecting an employee to an
+    outside tool server (an MCP ``url``) is the model-base administrator's call. Returns each
+    offending field's path and a message for the clerk.
+    """
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for i, server in enumerate(definition.mcp_servers):
+        if server.command is not None:
+            message = (
+                "不能通过控制台或接口定义在服务器上运行程序的 MCP 服务（command）；"
+                "请系统管理员以文件安装"
+            )
+            found.append((("mcp_servers", i, "command"), message))
+        elif not can_manage_models:
+            found.append((("mcp_servers", i, "url"), "连接外部 MCP 服务须由系统管理员定义"))
+    if definition.guardrails.sensitive_words_file:
+        message = "不能引用服务器上的文件；请把敏感词写在 sensitive_words 列表中"
+        found.append((("guardrails", "sensitive_words_file"), message))
+    return found
+
+
 def apply_definition(session: Session, definition: EmployeeDefinition, actor: str) -> Employee:
     """Create the employee, or add a version when the definition changed. Returns the row.
 

@@ -34,6 +34,8 @@ from shuzhi.storage.db import Database
 
 log = logging.getLogger(__name__)
 
+AUDIENCE_GRADES = {"citizen": ("public",), "staff": ("public", "internal")}
+
 SkillFn = Callable[["SkillContext", Any], "dict[str, Any] | Awaitable[dict[str, Any]]"]
 
 
@@ -74,6 +76,46 @@ class SkillContext:
     sources: list[dict[str, Any]] = field(default_factory=list)
     handed_off: int | None = None
     handoff_hours: int = 4
+    audience: str = "citizen"
+
+    def search(self, query: str, k: int, bases: list[str] | None = None) -> list[Any]:
+        """Passages from the employee's knowledge bases that its audience may read.
+
+        Data Security Law Art. 21: access follows the grade. A citizen-facing employee reads only
+        public bases, a staff-facing one public and internal ones; restricted bases are read by
+        named people holding ``kb.read_restricted``, never through an employee. A base the
+        definition names but may not read is left out (logged), not an error for the citizen.
+        """
+        if self.knowledge is None:
+            return []
+        names = self.knowledge_bases if bases is None else bases
+        readable = [name for name in names if self._may_read(name)]
+        return list(self.knowledge.search(readable, query, k=k)) if readable else []
+
+    def graded_knowledge(self) -> GradedKnowledge:
+        """The knowledge search a scenario run on this employee's behalf may use."""
+        return GradedKnowledge(self)
+
+    def _may_read(self, name: str) -> bool:
+        departments = None if self.department_id is None else [self.department_id]
+        try:
+            self.knowledge.readable([name], AUDIENCE_GRADES[self.audience], departments)
+        except ShuzhiError as exc:
+            log.warning(
+                "employee %s skips knowledge base %s: %s", self.employee_slug, name, exc.code
+            )
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class GradedKnowledge:
+    """``shuzhi.scenarios``' knowledge seam, limited to the grades the employee's audience reads."""
+
+    ctx: SkillContext
+
+    def search(self, kbs: list[str], query: str, k: int) -> list[Any]:
+        return self.ctx.search(query, k, kbs)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@ human decision with a reason is kept beside the AI proposal). Other concerns cal
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from importlib.metadata import entry_points
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +33,11 @@ log = logging.getLogger(__name__)
 
 DecisionCallback = Callable[[Session, ReviewTask], None]
 _callbacks: dict[str, DecisionCallback] = {}
+
+# Modules that register decision callbacks, declared in pyproject.toml, so that any process
+# deciding a task (the API, the console, `shuzhi reviews decide`, a worker) acts on it even if it
+# never imported the module that created it.
+HANDLER_GROUP = "shuzhi.review_handlers"
 
 DEFAULT_DUE_HOURS = 24
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -264,9 +271,20 @@ def _parse_action(action: Action | str) -> Action:
 
 
 def _run_callback(session: Session, task: ReviewTask) -> None:
+    if task.kind not in _callbacks:
+        load_declared_handlers()
     callback = _callbacks.get(task.kind)
-    if callback is not None:
-        callback(session, task)
+    if callback is None:
+        log.warning("review task %s of kind %s has no decision handler", task.id, task.kind)
+        return
+    callback(session, task)
+
+
+@functools.cache
+def load_declared_handlers() -> None:
+    """Import every module declared under the ``shuzhi.review_handlers`` entry points, once."""
+    for point in entry_points(group=HANDLER_GROUP):
+        point.load()
 
 
 def escalate_overdue(session: Session, *, now: datetime | None = None) -> list[ReviewTask]:

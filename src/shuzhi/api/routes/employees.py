@@ -264,6 +264,7 @@ def apply_employee(
     definition = _definition(body)
     existing = session.scalar(select(Employee).where(Employee.slug == definition.id))
     _check_write_scope(session, principal, definition, existing)
+    _check_server_side(definition, principal)
     before = existing.current_version if existing is not None else None
     row = service.apply_definition(session, definition, principal.name)
     if existing is None:
@@ -298,6 +299,21 @@ def _field_problem(error: Any, node: Any) -> dict[str, Any]:
         "line": line_of(node, loc) if node is not None else None,
         "problem": str(error["msg"]).removeprefix("Value error, "),
     }
+
+
+def _check_server_side(definition: EmployeeDefinition, principal: Principal) -> None:
+    parts = service.server_side_parts(definition, can_manage_models=principal.can("model.manage"))
+    if not parts:
+        return
+    error = PermissionDenied(
+        "员工定义中有只能由系统管理员以文件安装的部分：" + "；".join(m for _, m in parts),
+        hint="去掉这些字段，或请系统管理员用 shuzhi employees apply 安装",
+    )
+    error.detail["fields"] = [
+        {"field": ".".join(str(p) for p in path), "line": None, "problem": message}
+        for path, message in parts
+    ]
+    raise error
 
 
 def _check_write_scope(
