@@ -141,3 +141,35 @@ def test_employee_lifecycle_from_the_console(settings: Settings, db: Database) -
             "to": "suspended",
             "reason": "系统升级",
         }
+
+
+def test_a_refused_go_on_duty_from_the_console_stays_in_the_audit_log(
+    settings: Settings, db: Database
+) -> None:
+    from shuzhi.employees import definition_from_text, service
+
+    text = (
+        "id: notes-helper\nname: 口径助手\ndepartment: {code: hrss, name: 人社局}\n"
+        "audience: staff\nrole: 查询政策口径。\n"
+    )
+    with db.session() as session:
+        row = service.apply_definition(session, definition_from_text(text, "t.yaml"), "boss")
+        service.transition(session, "notes-helper", "trial", "boss", "试用")
+        user(session, "boss", (Role.DEPARTMENT_ADMIN, row.department_id))
+    client, csrf = _signed_in(settings, db, "boss")
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+
+    refused = client.post(
+        "/console/employees/notes-helper/lifecycle",
+        data={"target": "on_duty", "reason": "上线"},
+        headers=headers,
+    )
+
+    assert refused.status_code == 409 and "不能上岗" in refused.text
+    with db.session() as session:
+        outcomes = session.scalars(
+            select(AuditRecord.outcome).where(
+                AuditRecord.action == "employee.lifecycle", AuditRecord.actor == "boss"
+            )
+        ).all()
+    assert "refused" in outcomes

@@ -15,7 +15,7 @@ from shuzhi.api.deps import DbSession, get_db
 from shuzhi.api.routes.knowledge import knowledge_service, readable_grades
 from shuzhi.console import chat
 from shuzhi.console.web import local_time, page, render
-from shuzhi.errors import InvalidInput, NotFound, PermissionDenied
+from shuzhi.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import Department, ModelUsage, WorkOrder
@@ -272,7 +272,11 @@ def employee_lifecycle(
     employee = chat.employee_for_chat(session, slug, principal)
     if not principal.can("employee.lifecycle", employee.department_id):
         raise NotFound(f"数智员工 {slug} 不存在")
-    service.transition(session, slug, target, principal.name, reason)
+    try:
+        service.transition(session, slug, target, principal.name, reason)
+    except Conflict:
+        session.commit()  # keep the audit record of the refused transition
+        raise
     return render(request, "_employees_table.html", _employees_context(session, principal))
 
 
