@@ -190,6 +190,7 @@ def test_lifecycle_is_audited_and_gated(api: Api, db: Database) -> None:
         ("employee:pension-helper", "on_duty", "refused", "上岗"),  # kept although refused
         (f"employee:{SOCIAL}", "on_duty", "success", "恢复"),
     ]
+    assert {r.source_ip for r in records} == {"testclient"}  # who asked, from where
 
 
 def test_offline_conversation_with_sources_history_and_rating(api: Api, db: Database) -> None:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from shuzhi.api.deps import DbSession, get_db
+from shuzhi.api.deps import DbSession, client_ip, get_db
 from shuzhi.api.routes.knowledge import knowledge_service, readable_grades
 from shuzhi.console import chat
 from shuzhi.console.web import local_time, page, render
@@ -273,7 +273,9 @@ def employee_lifecycle(
     if not principal.can("employee.lifecycle", employee.department_id):
         raise NotFound(f"数智员工 {slug} 不存在")
     try:
-        service.transition(session, slug, target, principal.name, reason)
+        service.transition(
+            session, slug, target, principal.name, reason, source_ip=client_ip(request)
+        )
     except Conflict:
         session.commit()  # keep the audit record of the refused transition
         raise

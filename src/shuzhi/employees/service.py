@@ -225,7 +225,15 @@ def duty_gate(definition: EmployeeDefinition, catalogue: Catalogue | None = None
     return evaluate(sorted(ids), catalogue=catalogue)
 
 
-def transition(session: Session, slug: str, target: str, actor: str, reason: str = "") -> Employee:
+def transition(
+    session: Session,
+    slug: str,
+    target: str,
+    actor: str,
+    reason: str = "",
+    *,
+    source_ip: str | None = None,
+) -> Employee:
     if target not in STATES:
         raise InvalidInput(f"未知状态 {target}", hint=f"可选：{'、'.join(STATES)}")
     loaded = load(session, slug)
@@ -247,6 +255,7 @@ def transition(session: Session, slug: str, target: str, actor: str, reason: str
                 target=f"employee:{slug}",
                 outcome="refused",
                 department_id=row.department_id,
+                source_ip=source_ip,
                 **detail,
             )
             raise Conflict(_gate_message(slug, report), hint="修正场景或评测用例后再申请上岗")
@@ -257,6 +266,7 @@ def transition(session: Session, slug: str, target: str, actor: str, reason: str
         actor=actor,
         target=f"employee:{slug}",
         department_id=row.department_id,
+        source_ip=source_ip,
         **detail,
     )
     return row

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shuzhi.aigc import Mode, visible_label
-from shuzhi.api.deps import DbSession, employee_runtime, require
+from shuzhi.api.deps import DbSession, client_ip, employee_runtime, require
 from shuzhi.employees import EmployeeDefinition, Turn, service
 from shuzhi.employees.definition import definition_from_data
 from shuzhi.employees.runtime import Event, StreamReset
@@ -339,6 +339,7 @@ def _check_write_scope(
 def transition_employee(
     slug: str,
     body: TransitionRequest,
+    request: Request,
     principal: Annotated[Principal, require("employee.lifecycle")],
     session: DbSession,
 ) -> EmployeePublic:
@@ -347,7 +348,9 @@ def transition_employee(
     if not principal.can("employee.lifecycle", row.department_id):
         raise PermissionDenied(f"不能变更其他部门数智员工 {slug} 的状态")
     try:
-        row = service.transition(session, slug, body.state, principal.name, body.reason)
+        row = service.transition(
+            session, slug, body.state, principal.name, body.reason, source_ip=client_ip(request)
+        )
     except Conflict:
         session.commit()  # keep the audit record of the refused transition
         raise
