@@ -109,6 +109,9 @@ def test_front_desk_sends_a_street_light_to_the_hotline_and_says_when_nothing_fi
     unknown = offline.start("front-desk")
     nothing = say(offline, unknown, "量子力学的波函数坍缩")
     assert nothing.routed_to is None and nothing.content.startswith(NOTHING_FITS)
+    # A scenario's own "unrelated question" case is not an example of what it serves.
+    weather = say(offline, offline.start("front-desk"), "今天天气怎么样")
+    assert weather.routed_to is None and weather.content.startswith(NOTHING_FITS)
     assert _owner(offline.db, unknown) == "front-desk"
 
 

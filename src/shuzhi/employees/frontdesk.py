@@ -60,7 +60,11 @@ class Routed:
 
 
 def _scenario_target(s: ScenarioDef) -> Target:
-    examples = " ".join(str(v) for c in s.cases for v in c.inputs.values() if isinstance(v, str))
+    # A case that expects an error or an unanswered question shows what the scenario is NOT for.
+    positive = [
+        c for c in s.cases if c.expect.error is None and c.expect.outputs.get("answered", True)
+    ]
+    examples = " ".join(str(v) for c in positive for v in c.inputs.values() if isinstance(v, str))
     text = f"{s.name.zh} {s.name.zh} {s.description} {examples[:400]}"
     inputs = tuple(i.label or i.name for i in s.inputs)
     return Target("scenario", s.id, s.name.zh, text, inputs)
