@@ -16,7 +16,13 @@ __all__ = ["mount"]
 
 def mount(app: FastAPI) -> None:
     """Add the console's routes, static files and HTML error pages to ``app``."""
-    from shuzhi.console import area_pages, auth_pages, employee_pages, platform_pages
+    from shuzhi.console import (
+        area_pages,
+        auth_pages,
+        employee_pages,
+        hotline_pages,
+        platform_pages,
+    )
     from shuzhi.console.web import HERE, console_error_handler
     from shuzhi.gateway.keys import secret_key
     from shuzhi.platform.oidc import OIDCSettings, client_from_env
@@ -28,6 +34,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(platform_pages.router)
     app.include_router(area_pages.router)
     app.include_router(employee_pages.router)
+    app.include_router(hotline_pages.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
     fallback = app.exception_handlers[ShuzhiError]
     app.add_exception_handler(ShuzhiError, console_error_handler(fallback))

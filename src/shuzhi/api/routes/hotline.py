@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
-from shuzhi import jobs
 from shuzhi.api.deps import DbSession, get_settings, require
 from shuzhi.api.routes.openai_compat import get_gateway
 from shuzhi.config import Settings
@@ -21,18 +18,22 @@ from shuzhi.errors import InvalidInput, NotFound
 from shuzhi.gateway import Gateway
 from shuzhi.platform.audit import audit
 from shuzhi.platform.identity import Principal
-from shuzhi.scenarios.hotline.decisions import hotline_department, queue_reply_draft
+from shuzhi.scenarios.hotline.decisions import queue_reply_draft
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
-from shuzhi.scenarios.hotline.jobs import KIND
+from shuzhi.scenarios.hotline.jobs import (
+    MAX_UPLOAD,
+    Upload,
+    batch_job,
+    batch_output,
+    submit_batch,
+)
 from shuzhi.scenarios.hotline.model_step import reply_writer
 from shuzhi.scenarios.hotline.reply import check_reply, draft_reply
 from shuzhi.scenarios.hotline.rules import load_rules
-from shuzhi.storage.models import Job, WorkOrder
+from shuzhi.storage.models import WorkOrder
 
 router = APIRouter(prefix="/api/hotline", tags=["hotline"])
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-_SAFE = re.compile(r"[^\w.\-]+")
-MAX_UPLOAD = 200 * 1024 * 1024
 
 
 class BatchStarted(BaseModel):
@@ -95,18 +96,10 @@ class ReplyCheckIn(BaseModel):
     replied_at: datetime | None = None
 
 
-async def _save_upload(upload: UploadFile, folder: Path) -> Path:
-    data = await upload.read()
-    if not data:
-        raise InvalidInput(f"上传的文件 {upload.filename} 是空的")
-    if len(data) > MAX_UPLOAD:
-        raise InvalidInput("上传文件超过 200 MB", hint="请拆分后分批上传")
-    name = _SAFE.sub("_", Path(upload.filename or "upload.csv").name)
-    folder.mkdir(parents=True, exist_ok=True)
-    # Named by content, so the same upload twice is one file and yields the same order codes.
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:10]}-{name}"
-    path.write_bytes(data)
-    return path
+async def _upload(upload: UploadFile | None) -> Upload | None:
+    if upload is None or not upload.filename:
+        return None
+    return Upload(upload.filename, await upload.read(MAX_UPLOAD + 1))
 
 
 @router.post("/batches", response_model=BatchStarted, status_code=202)
@@ -123,19 +116,19 @@ async def start_batch(
 
     The job, and the orders it does not dispatch to a unit, belong to the caller's department
     (the hotline office when the caller works for every department)."""
-    uploads = settings.data_dir / "hotline" / "uploads"
-    department_id = _batch_department(session, principal)
-    params: dict[str, Any] = {
-        "input": str(await _save_upload(file, uploads)),
-        "threshold": threshold,
-        "actor": principal.name,
-        "department_id": department_id,
-    }
-    for name, upload in (("history", history), ("taxonomy", taxonomy)):
-        if upload is not None and upload.filename:
-            params[name] = str(await _save_upload(upload, uploads))
-    job = jobs.submit(session, KIND, params, created_by=principal.name, department_id=department_id)
-    audit(session, "hotline.batch.submit", actor=principal.name, target=f"job:{job.id}")
+    messages = await _upload(file)
+    if messages is None:
+        raise InvalidInput("缺少留言文件", hint="用表单字段 file 上传 .xlsx 或 .csv 文件")
+    job = await run_in_threadpool(
+        submit_batch,
+        session,
+        settings,
+        principal,
+        messages,
+        history=await _upload(history),
+        taxonomy=await _upload(taxonomy),
+        threshold=threshold,
+    )
     return BatchStarted(job_id=job.id, status=job.status)
 
 
@@ -146,14 +139,8 @@ def batch_report(
     principal: Annotated[Principal, require("workorder.read")],
 ) -> FileResponse:
     """The job's standalone HTML report (opens with no internet)."""
-    job = session.get(Job, job_id)
-    visible = principal.visible_departments("workorder.read")
-    if job is not None and visible is not None and job.department_id not in visible:
-        job = None  # other departments' jobs are not even confirmed to exist
-    outputs = (job.result or {}).get("outputs", {}) if job is not None and job.kind == KIND else {}
-    if "report" not in outputs:
-        raise NotFound(f"热线批处理任务 {job_id} 没有报告", hint="任务完成后再查看")
-    return FileResponse(outputs["report"], media_type="text/html")
+    job = batch_job(session, job_id, principal)
+    return FileResponse(batch_output(job, "report"), media_type="text/html")
 
 
 @router.get("/workorders", response_model=list[WorkOrderPublic])
@@ -176,14 +163,6 @@ def list_workorders(
         query = query.where(WorkOrder.job_id == job_id)
     rows = session.scalars(query.limit(limit).offset(offset))
     return [WorkOrderPublic.of(r) for r in rows]
-
-
-def _batch_department(session: DbSession, principal: Principal) -> int:
-    allowed = principal.visible_departments("workorder.write")
-    hotline = hotline_department(session).id
-    if allowed is None or hotline in allowed or not allowed:
-        return hotline
-    return min(allowed)
 
 
 def _order(session: DbSession, code: str, principal: Principal, permission: str) -> WorkOrder:
