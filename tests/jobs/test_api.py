@@ -66,3 +66,21 @@ def test_cancel_and_retry_through_the_api(settings: Settings, db: Database) -> N
     assert again.status_code == 409
     retried = client.post(f"/api/jobs/{job['id']}/retry", headers=_auth(clerk))
     assert retried.json()["status"] == "queued"
+
+
+def test_a_kind_with_server_paths_is_refused_on_the_generic_route(
+    settings: Settings, db: Database
+) -> None:
+    import shuzhi.scenarios.hotline.jobs  # noqa: F401  (registers hotline.batch)
+
+    clerk, _ = user_with_key(db, "clerk", Role.OPERATOR, department_code="d1")
+    client = TestClient(create_app(settings, db))
+    params = {"input": "/etc/passwd", "out_dir": "/tmp/anywhere", "department_id": 1}
+
+    refused = client.post(
+        "/api/jobs", json={"kind": "hotline.batch", "params": params}, headers=_auth(clerk)
+    )
+
+    assert refused.status_code == 403
+    assert "/api/hotline/batches" in refused.json()["error"]["hint"]
+    assert client.get("/api/jobs", headers=_auth(clerk)).json() == []

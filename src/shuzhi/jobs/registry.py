@@ -39,6 +39,7 @@ class JobKind:
     max_attempts: int = 3
     backoff_seconds: float = 10.0
     permission: str | None = "job.submit"
+    via: str | None = None
 
     @property
     def submittable(self) -> bool:
@@ -57,11 +58,14 @@ def job_kind(
     max_attempts: int = 3,
     backoff_seconds: float = 10.0,
     permission: str | None = "job.submit",
+    via: str | None = None,
 ) -> Callable[[JobFunction], JobFunction]:
     """Register ``fn(ctx, params) -> dict | None`` as the job kind ``name``.
 
     ``permission`` is what a person needs to submit it through the API (``None``: system only,
-    e.g. audit retention). ``backoff_seconds`` doubles after each failed attempt.
+    e.g. audit retention). ``via`` names the route that alone submits it, for a kind whose params
+    hold server paths or the acting department (the generic ``POST /api/jobs`` refuses it, since
+    it would take them from the caller). ``backoff_seconds`` doubles after each failed attempt.
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
@@ -72,7 +76,9 @@ def job_kind(
             qualname = f"{existing.fn.__module__}.{existing.fn.__qualname__}"
             if qualname != f"{fn.__module__}.{fn.__qualname__}":
                 raise ValueError(f"job kind {name!r} is already registered by {qualname}")
-        _KINDS[name] = JobKind(name, fn, title or name, max_attempts, backoff_seconds, permission)
+        _KINDS[name] = JobKind(
+            name, fn, title or name, max_attempts, backoff_seconds, permission, via
+        )
         return fn
 
     return register

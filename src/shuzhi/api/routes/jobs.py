@@ -185,6 +185,10 @@ def submit_job(
     kind = jobs.get_kind(body.kind)
     if kind.permission is None:
         raise PermissionDenied(f"任务类型 {kind.name} 只能由系统提交")
+    if kind.via is not None:
+        raise PermissionDenied(
+            f"任务类型 {kind.name} 不能通过通用任务接口提交", hint=f"请使用 {kind.via}"
+        )
     department_id = _department_for(principal, kind.permission, body.department_id)
     job = jobs.submit(
         session, kind.name, body.params, created_by=principal.name, department_id=department_id

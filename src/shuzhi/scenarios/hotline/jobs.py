@@ -54,7 +54,8 @@ def _path(params: dict[str, Any], key: str) -> Path | None:
     return Path(value) if value else None
 
 
-@job_kind(KIND, title="热线工单批量处理")
+# Its params are server paths and the acting department: only submit_batch() sets them.
+@job_kind(KIND, title="热线工单批量处理", via="POST /api/hotline/batches 或控制台“批量派单”页面")
 def hotline_batch(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     source = _path(params, "input")
     if source is None:
