@@ -60,6 +60,8 @@ def test_console_lists_exactly_what_the_api_lets_a_role_search(
         if api.get(f"/api/kb/{name}/search", params={"q": "占道经营"},
                    headers={"Authorization": f"Bearer {keys[role]}"}).status_code == 200
     }  # fmt: skip
+    auth = {"Authorization": f"Bearer {keys[role]}"}
+    assert {kb["name"] for kb in api.get("/api/kb", headers=auth).json()} == searchable
     console, csrf = _signed_in(settings, db, role.value)
     assert _listed(console) == searchable
     assert "人社内部指南" not in searchable, "another department's internal base stays closed"

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from shuzhi.api.deps import DbSession, client_ip, get_db
-from shuzhi.api.routes.knowledge import knowledge_service, readable_grades
+from shuzhi.api.routes.knowledge import knowledge_service, readable_bases, readable_grades
 from shuzhi.console import chat
 from shuzhi.console.web import local_time, page, render
-from shuzhi.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from shuzhi.errors import Conflict, InvalidInput, NotFound
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import Department, ModelUsage, WorkOrder
@@ -64,28 +64,11 @@ def scenarios_page(
     return render(request, "scenarios.html", {"groups": groups, "total": len(catalogue)})
 
 
-def _readable_bases(request: Request, principal: Principal) -> list[Any]:
-    """The bases this principal may search: the API's rules for grades (restricted bases only
-    for the roles ``readable_grades`` names) and departments, applied by the knowledge service
-    itself, so the list never offers a base whose search would be refused."""
-    service = knowledge_service(request)
-    grades = readable_grades(principal)
-    departments = principal.visible_departments("kb.read")
-    found = []
-    for kb, docs, chunks in service.list_bases():
-        try:
-            service.readable(kb, grades, departments)
-        except PermissionDenied:
-            continue
-        found.append((kb, docs, chunks))
-    return found
-
-
 @router.get("/knowledge")
 def knowledge_page(
     request: Request, principal: Annotated[Principal, page("kb.read")], session: DbSession
 ) -> Response:
-    bases = _readable_bases(request, principal)
+    bases = readable_bases(request, principal)
     writable = [kb for kb, _, _ in bases if principal.can("kb.write", kb.department_id)]
     context = {"bases": bases, "writable": writable, "departments": _departments(session)}
     return render(request, "knowledge.html", context)

@@ -16,6 +16,7 @@ from shuzhi.knowledge import Answer, Grade, ImportReport, KnowledgeService, Pass
 from shuzhi.knowledge import readable_grades as knowledge_grades
 from shuzhi.platform.audit import audit
 from shuzhi.platform.identity import Principal
+from shuzhi.storage.models import KnowledgeBase
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge"])
 
@@ -32,6 +33,23 @@ def knowledge_service(request: Request) -> KnowledgeService:
 def readable_grades(principal: Principal) -> list[Grade]:
     """Restricted bases also need ``kb.read_restricted``."""
     return knowledge_grades(principal.can)
+
+
+def readable_bases(request: Request, principal: Principal) -> list[tuple[KnowledgeBase, int, int]]:
+    """The bases ``principal`` may search, with their document and chunk counts: the grade and
+    department rules applied by the knowledge service itself, so a listing (here or in the
+    console) never offers a base whose search would be refused, nor hides one it would allow."""
+    service = knowledge_service(request)
+    grades = readable_grades(principal)
+    departments = principal.visible_departments("kb.read")
+    found = []
+    for kb, docs, chunks in service.list_bases():
+        try:
+            service.readable(kb, grades, departments)
+        except PermissionDenied:
+            continue
+        found.append((kb, docs, chunks))
+    return found
 
 
 class KbCreate(BaseModel):
@@ -160,7 +178,6 @@ def create_kb(
 def list_kbs(
     request: Request, principal: Annotated[Principal, require("kb.read")]
 ) -> list[KbPublic]:
-    visible = principal.visible_departments("kb.read")
     return [
         KbPublic(
             id=kb.id,
@@ -171,8 +188,7 @@ def list_kbs(
             documents=docs,
             chunks=chunks,
         )
-        for kb, docs, chunks in knowledge_service(request).list_bases()
-        if visible is None or kb.department_id is None or kb.department_id in visible
+        for kb, docs, chunks in readable_bases(request, principal)
     ]
 
 
