@@ -75,3 +75,25 @@ def test_run_batch_trains_once_per_history_file(
     assert first.stored["inserted"] == 80 and second.stored["skipped"] == 80
     assert first.hot_topics, "the invented batch repeats matters, so topics are found"
     assert Path(first.outputs["report"]).is_file()
+
+
+def test_a_message_that_looks_like_a_formula_stays_text_in_the_workbook(
+    tmp_path: Path, classifier: DispatchClassifier
+) -> None:
+    from openpyxl import load_workbook
+
+    source = tmp_path / "formula.csv"
+    source.write_text(
+        '留言编号,留言主题,留言详情\nF1,"=HYPERLINK(""http://evil"")","\t=1+1 小区路灯坏了"\n',
+        encoding="utf-8",
+    )
+    result = BatchJob(classifier).run(source, tmp_path / "out")
+
+    sheet = load_workbook(result.outputs["workbook"])["工单"]
+    header = [c.value for c in sheet[1]]
+    title, text = (
+        sheet.cell(2, header.index("标题") + 1),
+        sheet.cell(2, header.index("内容(脱敏)") + 1),
+    )
+    assert title.data_type == "s" and str(title.value).startswith("=HYPERLINK")
+    assert text.data_type == "s"

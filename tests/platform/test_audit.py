@@ -130,3 +130,14 @@ def test_the_database_refuses_edits_and_stray_deletes(db: Database) -> None:
             session.execute(delete(AuditRecord).where(AuditRecord.id == ids[1]))
     with db.session() as session:
         assert verify_chain(session).ok and verify_chain(session).checked == 2
+
+
+def test_export_csv_never_hands_a_spreadsheet_a_formula(db: Database) -> None:
+    with db.session() as session:
+        audit(session, "test.kb", actor="=cmd|' /C calc'!A0", target='=HYPERLINK("http://x")')
+    out = io.StringIO()
+    with db.session() as session:
+        export_csv(session, out, AuditFilter(action="test."), actor="aud")
+
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["target"] == '\'=HYPERLINK("http://x")' and row["actor"].startswith("'=cmd")

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import Conflict, InvalidInput
+from shuzhi.exports import csv_cell
 from shuzhi.storage.db import utcnow
 from shuzhi.storage.models import AuditAnchor, AuditRecord
 
@@ -159,16 +160,20 @@ def query_records(
 
 
 def write_csv(records: Iterable[AuditRecord], out: TextIO) -> int:
-    """Write records as CSV (UTF-8 with the hashes, so a copy can be checked later)."""
+    """Write records as CSV (UTF-8 with the hashes, so a copy can be checked later).
+
+    A field a spreadsheet would run as a formula is written with a leading ``'``
+    (``shuzhi.exports.csv_cell``): strip it before recomputing a record's hash from a copy.
+    """
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     count = 0
     for r in records:
         detail = json.dumps(r.detail, ensure_ascii=False, sort_keys=True)
-        writer.writerow([
+        writer.writerow([csv_cell(v) for v in (
             r.id, r.at.isoformat(), r.actor, r.actor_kind, r.department_id or "", r.action,
             r.target, r.outcome, r.source_ip or "", detail, r.prev_hash, r.hash,
-        ])  # fmt: skip
+        )])  # fmt: skip
         count += 1
     return count
 

@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.packaging.custom import StringProperty
 
 from shuzhi.aigc import ImplicitLabel, Mode, new_content_id, visible_label
+from shuzhi.exports import sheet_row
 from shuzhi.scenarios.hotline.batch import BatchResult
 
 ORDER_COLUMNS = [
@@ -101,7 +102,7 @@ def write_workbook(
     sheet = workbook.create_sheet("工单")
     sheet.append([title for _, title in ORDER_COLUMNS])
     for row in rows:
-        sheet.append([_cell(row, key, types) for key, _ in ORDER_COLUMNS])
+        sheet.append(sheet_row(sheet, [_cell(row, key, types) for key, _ in ORDER_COLUMNS]))
     problems = workbook.create_sheet("问题行")
     problems.append(["源文件行号", "原因", "是否已保留"])
     for p in result.imported.problems:
@@ -110,17 +111,8 @@ def write_workbook(
     topics.append(["排名", "热点", "留言数", "点赞数", "热度", "起止时间", "工单编号"])
     for t in result.hot_topics:
         span = f"{(t['first_at'] or '')[:10]} ~ {(t['last_at'] or '')[:10]}"
-        topics.append(
-            [
-                t["rank"],
-                t["name"],
-                t["messages"],
-                t["votes_up"],
-                t["heat"],
-                span,
-                "、".join(t["codes"][:50]),
-            ]
-        )
+        names = [t["name"], t["messages"], t["votes_up"], t["heat"], span]
+        topics.append(sheet_row(topics, [t["rank"], *names, "、".join(t["codes"][:50])]))
     workbook.custom_doc_props.append(StringProperty(name="AIGC", value=label.as_json()))
     workbook.save(path)
 
