@@ -6,10 +6,12 @@ The shape matches OpenAI's error body, so OpenAI SDKs calling ``/v1`` read our e
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shuzhi.errors import ShuzhiError
@@ -32,9 +34,49 @@ async def _shuzhi_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code, headers=headers)
 
 
+# Pydantic's English messages for the common mistakes, in the clerk's language.
+_PROBLEMS_ZH = {
+    "missing": "必填，缺少此项",
+    "json_invalid": "不是有效的 JSON",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文本",
+    "list_type": "应为列表",
+    "dict_type": "应为对象（键值映射）",
+    "date_from_datetime_parsing": "应为日期，如 2026-12-04",
+    "date_parsing": "应为日期，如 2026-12-04",
+    "extra_forbidden": "不认识的字段",
+}
+
+
+def _problem(error: dict[str, Any]) -> str:
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "string_too_short":
+        return f"至少 {ctx.get('min_length')} 个字符"
+    if kind == "string_too_long":
+        return f"最多 {ctx.get('max_length')} 个字符"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(ctx.values()), "")
+        words = {"greater_than_equal": "不小于", "greater_than": "大于",
+                 "less_than_equal": "不大于", "less_than": "小于"}  # fmt: skip
+        return f"应{words[kind]} {bound}"
+    if kind == "string_pattern_mismatch":
+        return f"格式不对（应匹配 {ctx.get('pattern')}）"
+    if kind in ("literal_error", "enum"):
+        return f"可选值：{ctx.get('expected')}"
+    return _PROBLEMS_ZH.get(kind, str(error["msg"]))
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [{"field": _field_path(tuple(e["loc"])), "problem": e["msg"]} for e in exc.errors()]
+    problems = [
+        {"field": _field_path(tuple(e["loc"])), "problem": _problem(e)} for e in exc.errors()
+    ]
     summary = "；".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
     body = _body("invalid_request_error", "invalid_input", f"请求内容有误：{summary}")
     body["error"]["detail"] = problems  # type: ignore[index]
@@ -46,6 +88,19 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     message = "没有这个地址" if exc.status_code == 404 else str(exc.detail)
     return JSONResponse(_body("invalid_request_error", code, message), status_code=exc.status_code)
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # A reference to a record that does not exist (a department id, say), or a duplicate the
+    # route did not check first: the caller's mistake, not a server fault.
+    log.info("refused %s %s: integrity error", request.method, request.url.path)
+    message = "引用的记录不存在，或与已有记录重复；请检查编号（如 department_id）后重试"
+    return JSONResponse(_body("invalid_request_error", "conflict", message), status_code=409)
+
+
+async def _overflow_error(_request: Request, _exc: Exception) -> JSONResponse:
+    message = "数值超出范围；编号和数量请填写合理的正整数"
+    return JSONResponse(_body("invalid_request_error", "invalid_input", message), status_code=422)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -61,4 +116,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ShuzhiError, _shuzhi_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OverflowError, _overflow_error)  # SQLite: past 64-bit integers
+    app.add_exception_handler(DataError, _overflow_error)  # PostgreSQL: "integer out of range"
     app.add_exception_handler(Exception, _unexpected)
