@@ -95,3 +95,18 @@ def test_unknown_step_kind_is_refused(tmp_path: Path) -> None:
     data["steps"].append({"kind": "shell", "command": "rm -rf /"})
     with pytest.raises(InvalidInput, match=r"steps\.1"):
         load_scenario_file(_write(tmp_path, yaml.safe_dump(data, allow_unicode=True)))
+
+
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:
+    twice = MINIMAL.replace("field: social\n", "field: social\nfield: social\n", 1)
+    with pytest.raises(InvalidInput, match="第 3 行：字段 field 重复出现"):
+        load_scenario_file(_write(tmp_path, twice))
+
+
+@pytest.mark.parametrize("number", ["Infinity", "NaN", "1e308", "9" * 400])
+def test_numbers_no_form_could_hold_are_refused(number: str) -> None:
+    from shuzhi.scenarios import run_scenario
+
+    inputs = {"monthly_base": number, "months": 12}
+    with pytest.raises(InvalidInput, match=r"monthly_base|月缴费基数"):
+        run_scenario("social.pension-back-payment", inputs)

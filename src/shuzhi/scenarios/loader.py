@@ -19,6 +19,8 @@ def parse_yaml(text: str, origin: str) -> tuple[Any, yaml.Node | None]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _refuse_duplicate_keys(node, origin)
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -30,6 +32,30 @@ def parse_yaml(text: str, origin: str) -> tuple[Any, yaml.Node | None]:
     finally:
         loader.dispose()
     return data, node
+
+
+def _refuse_duplicate_keys(node: yaml.Node, origin: str) -> None:
+    """A key given twice would silently keep the last value: say where instead."""
+    stack, visited = [node], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in visited:  # an alias points back at a node already checked
+            continue
+        visited.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in current.value:
+                name = getattr(key, "value", None)
+                if isinstance(name, str) and name in seen:
+                    line = key.start_mark.line + 1
+                    raise InvalidInput(
+                        f"{origin} 第 {line} 行：字段 {name} 重复出现", hint="删除重复的一项"
+                    )
+                if isinstance(name, str):
+                    seen.add(name)
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
 
 
 def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:

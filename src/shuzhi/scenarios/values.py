@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -10,6 +11,9 @@ from typing import Any
 from shuzhi.errors import InvalidInput
 from shuzhi.scenarios.definition import InputSpec, ScenarioDef
 from shuzhi.scenarios.functions import to_date
+
+# Amounts and counts past this are typing mistakes, and would overflow the rule arithmetic.
+MAX_NUMBER = 1e15
 
 _TYPE_ZH = {
     "string": "文本",
@@ -127,6 +131,8 @@ def _numeric(kind: str, raw: Any, wrong: InvalidInput) -> int | float:
         number = float(str(raw).replace(",", "").strip())
     except ValueError:
         raise wrong from None
+    if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+        raise wrong
     if kind == "integer" and number != int(number):
         raise wrong
     # Whole numbers stay integers, so drafts read "3年" rather than "3.0年".
