@@ -171,3 +171,18 @@ def test_knowledge_follows_the_grade_the_audience_may_read(
 
     assert to_citizen.sources == [] and "第四十六条" not in to_citizen.content
     assert to_staff.sources[0]["citation"].startswith("《中华人民共和国社会保险法》第四十六条")
+
+
+def test_a_message_of_invisible_characters_is_empty_and_nul_is_dropped(
+    offline: EmployeeRuntime,
+) -> None:
+    import pytest
+
+    from shuzhi.errors import InvalidInput
+
+    conversation = offline.start("social-insurance-clerk")
+    with pytest.raises(InvalidInput, match="消息内容不能为空"):
+        say(offline, conversation, "  \u200b\u200b\ufeff ")
+    say(offline, conversation, "失业保险\x00金能领多久")
+    stored = [m.content for m in offline.history(conversation) if m.role == "user"]
+    assert stored == ["失业保险金能领多久"]

@@ -194,7 +194,7 @@ class EmployeeRuntime:
 
         A :class:`StreamReset` means: discard the text shown so far, the answer starts again.
         """
-        text = text.strip()
+        text = _clean(text)
         with self.db.session() as session:
             state = self._accept(session, public_id, text)
             early = self._guard(session, state) or self._handoff(session, state)
@@ -622,6 +622,15 @@ def _add(
     session.add(message)
     session.flush()
     return message
+
+
+# Invisible characters: a message of nothing but these is empty; NUL cannot be stored at all.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def _clean(text: str) -> str:
+    cleaned = text.replace("\x00", "").strip()
+    return cleaned if cleaned.translate(_INVISIBLE).strip() else ""
 
 
 def _conversation(session: Session, public_id: str) -> Conversation:
