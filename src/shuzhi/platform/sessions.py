@@ -27,7 +27,7 @@ IDLE_TIMEOUT = timedelta(hours=2)
 MAX_AGE = timedelta(hours=12)
 
 # One message for "no such user" and "wrong password", so sign-in does not reveal usernames.
-BAD_CREDENTIALS = "用户名或密码错误"
+BAD_CREDENTIALS = f"用户名或密码错误（连续 {MAX_FAILED_LOGINS} 次错误将锁定账号 15 分钟）"
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ def _failed(session: Session, user: User, source_ip: str | None) -> LoginOutcome
     user.failed_logins += 1
     _audit_login(session, user.username, "failure", source_ip, reason="bad_password")
     if user.failed_logins < MAX_FAILED_LOGINS:
-        left = MAX_FAILED_LOGINS - user.failed_logins
-        return LoginOutcome(None, f"{BAD_CREDENTIALS}（再错 {left} 次将锁定账号）")
+        # The same words as for an unknown name: the answer must not tell which names exist.
+        return LoginOutcome(None, BAD_CREDENTIALS)
     user.locked_until = utcnow() + LOCKOUT
     user.failed_logins = 0
     audit(
