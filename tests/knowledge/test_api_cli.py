@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -69,6 +70,37 @@ def test_http_viewer_cannot_create(settings: Settings, db: Database) -> None:
     _, viewer, _ = _headers(db)
     response = client.post("/api/kb", json={"name": "x"}, headers=viewer)
     assert response.status_code == 403
+
+
+def test_http_shared_bases_are_the_global_admins(settings: Settings, db: Database) -> None:
+    from shuzhi.knowledge import KnowledgeService
+
+    client = TestClient(create_app(settings, db))
+    op, _, _ = _headers(db)
+    KnowledgeService(db, settings).create("全市政策", grade="public")  # owned by no department
+    document = {"file": ("通知.md", "# 通知\n\n所有罚款减半。".encode(), "text/markdown")}
+
+    global_by_operator = client.post("/api/kb", json={"name": "共享库"}, headers=op)
+    into_shared = client.post("/api/kb/全市政策/documents", files=document, headers=op)
+
+    assert global_by_operator.status_code == 403 and "全局管理员" in global_by_operator.text
+    assert into_shared.status_code == 403 and "全市共享" in into_shared.text
+
+
+def test_http_upload_has_a_size_limit(
+    settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shuzhi.api.routes import knowledge
+
+    monkeypatch.setattr(knowledge, "MAX_UPLOAD_BYTES", 1024)
+    client = TestClient(create_app(settings, db))
+    op, _, social = _headers(db)
+    client.post("/api/kb", json={"name": "社保库", "department_id": social}, headers=op)
+    big = {"file": ("big.txt", ("第一条 " + "字" * 2000).encode(), "text/plain")}
+
+    refused = client.post("/api/kb/社保库/documents", files=big, headers=op)
+
+    assert refused.status_code == 422 and "shuzhi kb import" in refused.json()["error"]["hint"]
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

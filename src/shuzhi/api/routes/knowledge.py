@@ -10,8 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from shuzhi.aigc import visible_label
-from shuzhi.api.deps import DbSession, require
-from shuzhi.errors import PermissionDenied
+from shuzhi.api.deps import DbSession, client_ip, require
+from shuzhi.errors import InvalidInput, PermissionDenied
 from shuzhi.knowledge import Answer, Grade, ImportReport, KnowledgeService, Passage, SearchFilters
 from shuzhi.knowledge import readable_grades as knowledge_grades
 from shuzhi.platform.audit import audit
@@ -28,6 +28,10 @@ def knowledge_service(request: Request) -> KnowledgeService:
         service = KnowledgeService(request.app.state.db, request.app.state.settings)
         request.app.state.knowledge = service
     return service
+
+
+# An upload is read into memory whole; larger files are imported on the server (shuzhi kb import).
+MAX_UPLOAD_BYTES = 50 * 2**20
 
 
 def readable_grades(principal: Principal) -> list[Grade]:
@@ -159,12 +163,25 @@ def create_kb(
 ) -> KbPublic:
     if not principal.can("kb.write", body.department_id):
         raise PermissionDenied("不能为其他部门创建知识库", hint="department_id 填本部门编号")
+    if body.department_id is None and principal.visible_departments("kb.write") is not None:
+        raise PermissionDenied(
+            "只有全局管理员能创建全市共享（不属于任何部门）的知识库",
+            hint="department_id 填本部门编号",
+        )
     # The API-key check wrote last_used_at in this session; commit it before the service writes
     # in its own transaction, or SQLite's single writer would wait on us.
     session.commit()
     service = knowledge_service(request)
     kb = service.create(body.name, body.department_id, body.grade, body.description)
-    audit(session, "kb.create", actor=principal.name, target=kb.name, grade=kb.grade)
+    audit(
+        session,
+        "kb.create",
+        actor=principal.name,
+        target=kb.name,
+        department_id=kb.department_id,
+        source_ip=client_ip(request),
+        grade=kb.grade,
+    )
     return KbPublic(
         id=kb.id,
         name=kb.name,
@@ -202,10 +219,26 @@ async def upload_document(
 ) -> ImportPublic:
     session.commit()  # release SQLite's write lock (see create_kb) before the import writes
     service = knowledge_service(request)
-    base = service.readable([name], None, principal.visible_departments("kb.write"))[0]
-    data = await file.read()
+    writable = principal.visible_departments("kb.write")
+    base = service.readable([name], None, writable)[0]
+    if base.department_id is None and writable is not None:
+        raise PermissionDenied(f"知识库“{base.name}”由全市共享，只有全局管理员能向其中导入文件")
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InvalidInput(
+            f"文件超过 {MAX_UPLOAD_BYTES // 2**20} MB，不能通过网页上传",
+            hint="请拆分文件，或在服务器上用 shuzhi kb import 导入",
+        )
     report = await run_in_threadpool(service.import_upload, base.id, file.filename or "", data)
-    audit(session, "kb.import", actor=principal.name, target=base.name, file=file.filename)
+    audit(
+        session,
+        "kb.import",
+        actor=principal.name,
+        target=base.name,
+        department_id=base.department_id,
+        source_ip=client_ip(request),
+        file=file.filename,
+    )
     return ImportPublic.of(report)
 
 
