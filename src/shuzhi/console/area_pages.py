@@ -9,10 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import func, select
-from starlette.concurrency import run_in_threadpool
 
 from shuzhi.api.deps import DbSession, client_ip, get_db
-from shuzhi.api.routes.knowledge import knowledge_service, readable_bases, readable_grades
+from shuzhi.api.routes.knowledge import (
+    import_upload,
+    knowledge_service,
+    readable_bases,
+    readable_grades,
+)
 from shuzhi.console import chat
 from shuzhi.console.web import local_time, page, render
 from shuzhi.errors import Conflict, InvalidInput, NotFound
@@ -92,14 +96,13 @@ def knowledge_search(
 async def knowledge_upload(
     request: Request,
     principal: Annotated[Principal, page("kb.write")],
+    session: DbSession,
     kb: Annotated[str, Form()],
     file: Annotated[UploadFile, File()],
 ) -> Response:
-    service = knowledge_service(request)
+    session.commit()  # release SQLite's write lock before the import writes
     grades = readable_grades(principal)
-    base = service.readable([kb], grades, principal.visible_departments("kb.write"))[0]
-    data = await file.read()
-    report = await run_in_threadpool(service.import_upload, base.id, file.filename or "", data)
+    report = await import_upload(request, principal, session, kb, file, grades)
     return render(request, "_kb_upload.html", {"report": report, "name": file.filename})
 
 

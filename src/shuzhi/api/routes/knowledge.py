@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from shuzhi.aigc import visible_label
 from shuzhi.api.deps import DbSession, client_ip, require
@@ -218,27 +219,7 @@ async def upload_document(
     principal: Annotated[Principal, require("kb.write")],
 ) -> ImportPublic:
     session.commit()  # release SQLite's write lock (see create_kb) before the import writes
-    service = knowledge_service(request)
-    writable = principal.visible_departments("kb.write")
-    base = service.readable([name], None, writable)[0]
-    if base.department_id is None and writable is not None:
-        raise PermissionDenied(f"知识库“{base.name}”由全市共享，只有全局管理员能向其中导入文件")
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise InvalidInput(
-            f"文件超过 {MAX_UPLOAD_BYTES // 2**20} MB，不能通过网页上传",
-            hint="请拆分文件，或在服务器上用 shuzhi kb import 导入",
-        )
-    report = await run_in_threadpool(service.import_upload, base.id, file.filename or "", data)
-    audit(
-        session,
-        "kb.import",
-        actor=principal.name,
-        target=base.name,
-        department_id=base.department_id,
-        source_ip=client_ip(request),
-        file=file.filename,
-    )
+    report = await import_upload(request, principal, session, name, file)
     return ImportPublic.of(report)
 
 
@@ -285,3 +266,38 @@ def ask_kb(
         departments=principal.visible_departments("kb.read"),
     )
     return AnswerPublic.of(answer)
+
+
+async def import_upload(
+    request: Request,
+    principal: Principal,
+    session: Session,
+    name: str,
+    file: UploadFile,
+    grades: list[Grade] | None = None,
+) -> ImportReport:
+    """One uploaded file into base ``name`` (API and console): checked, size-limited, audited."""
+    service = knowledge_service(request)
+    writable = principal.visible_departments("kb.write")
+    base = service.readable([name], grades, writable)[0]
+    if base.department_id is None and writable is not None:
+        raise PermissionDenied(f"知识库“{base.name}”由全市共享，只有全局管理员能向其中导入文件")
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InvalidInput(
+            f"文件超过 {MAX_UPLOAD_BYTES // 2**20} MB，不能通过网页上传",
+            hint="请拆分文件，或在服务器上用 shuzhi kb import 导入",
+        )
+    report: ImportReport = await run_in_threadpool(
+        service.import_upload, base.id, file.filename or "", data
+    )
+    audit(
+        session,
+        "kb.import",
+        actor=principal.name,
+        target=base.name,
+        department_id=base.department_id,
+        source_ip=client_ip(request),
+        file=file.filename,
+    )
+    return report
