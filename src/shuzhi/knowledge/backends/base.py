@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+# Both backends score a word found in the document title at this share of a body match.
+TITLE_BOOST = 0.7
+
 
 @dataclass(frozen=True)
 class IndexEntry:

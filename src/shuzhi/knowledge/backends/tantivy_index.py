@@ -11,11 +11,16 @@ from typing import Any
 import tantivy
 
 from shuzhi.errors import Conflict, RuntimeFailure
-from shuzhi.knowledge.backends.base import Hit, IndexEntry, SearchRequest, date_number
+from shuzhi.knowledge.backends.base import (
+    TITLE_BOOST,
+    Hit,
+    IndexEntry,
+    SearchRequest,
+    date_number,
+)
 
 log = logging.getLogger(__name__)
 
-TITLE_BOOST = 0.7
 WRITER_HEAP = 200_000_000
 
 

@@ -1,7 +1,7 @@
 """Knowledge bases, their documents and chunks.
 
-Chunks are the record of truth: the search index (tantivy on disk, or the ``search_vector`` column
-on PostgreSQL) can always be rebuilt from them with ``shuzhi kb reindex``.
+Chunks are the record of truth: the search index (tantivy on disk, or the postings and term
+statistics tables on PostgreSQL) can always be rebuilt from them with ``shuzhi kb reindex``.
 """
 
 from __future__ import annotations
@@ -9,24 +9,24 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shuzhi.storage.db import utcnow
 from shuzhi.storage.models.base import Base, Timestamped
 from shuzhi.storage.types import JSONType, UTCDateTime
-
-# Pre-segmented text as a tsvector on PostgreSQL; unused (NULL) on SQLite, where tantivy indexes.
-SearchVector = Text().with_variant(TSVECTOR(), "postgresql")
 
 
 class KnowledgeBase(Timestamped, Base):
@@ -70,10 +70,7 @@ class KbChunk(Base):
     """A passage: an article of a law, or a section/paragraph group of another document."""
 
     __tablename__ = "kb_chunks"
-    __table_args__ = (
-        UniqueConstraint("document_id", "seq"),
-        Index("ix_kb_chunks_search_vector", "search_vector", postgresql_using="gin"),
-    )
+    __table_args__ = (UniqueConstraint("document_id", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("kb_documents.id", ondelete="CASCADE"))
@@ -84,7 +81,6 @@ class KbChunk(Base):
     heading_path: Mapped[list[str]] = mapped_column(JSONType, default=list)
     text: Mapped[str] = mapped_column(Text)
     text_hash: Mapped[str] = mapped_column(String(64))
-    search_vector: Mapped[str | None] = mapped_column(SearchVector)
 
 
 class KbVector(Base):
@@ -105,3 +101,69 @@ class KbVector(Base):
     model: Mapped[str] = mapped_column(String(200))
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class KbPosting(Base):
+    """One word of one chunk, for BM25 on PostgreSQL (empty on SQLite, where tantivy indexes).
+
+    ``tf`` counts the word in the chunk's body (heading and text), ``title_tf`` in its document's
+    title; the lengths (in words, capped at 32,767) ride along so a query needs no other table.
+    The primary key serves deletes and per-chunk lookups, ``ix_kb_postings_term`` a word's list,
+    ``ix_kb_postings_title`` its title list; all carry the counts (INCLUDE) so that a query reads
+    only the indexes.
+    """
+
+    __tablename__ = "kb_postings"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "document_id",
+            "seq",
+            "term",
+            postgresql_include=["tf", "title_tf", "body_len", "title_len"],
+        ),
+        Index(
+            "ix_kb_postings_term",
+            "term",
+            "document_id",
+            "seq",
+            unique=True,
+            postgresql_include=["tf", "title_tf", "body_len", "title_len"],
+        ),
+        Index(
+            "ix_kb_postings_title",
+            "term",
+            "document_id",
+            "seq",
+            postgresql_include=["tf", "title_tf", "body_len", "title_len"],
+            postgresql_where=sql_text("title_tf > 0"),
+        ),
+    )
+
+    document_id: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    term: Mapped[str] = mapped_column(Text)
+    tf: Mapped[int] = mapped_column(SmallInteger)
+    title_tf: Mapped[int] = mapped_column(SmallInteger)
+    body_len: Mapped[int] = mapped_column(SmallInteger)
+    title_len: Mapped[int] = mapped_column(SmallInteger)
+
+
+class KbTerm(Base):
+    """How many indexed chunks contain a word in their body (``df``) and title (``title_df``)."""
+
+    __tablename__ = "kb_terms"
+
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    df: Mapped[int] = mapped_column(Integer)
+    title_df: Mapped[int] = mapped_column(Integer)
+
+
+class KbIndexStats(Base):
+    """One row (id 1): indexed chunks and their total body and title lengths, for BM25."""
+
+    __tablename__ = "kb_index_stats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    chunks: Mapped[int] = mapped_column(BigInteger)
+    body_words: Mapped[int] = mapped_column(BigInteger)
+    title_words: Mapped[int] = mapped_column(BigInteger)
