@@ -174,6 +174,31 @@ def test_v1_errors_read_as_openai_errors(
         sdk(served).chat.completions.create(model="no-such-model", messages=ask)
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"messages": [{"role": "hacker", "content": "x"}]}, "role"),
+        ({"messages": [{"role": "tool", "content": "x"}]}, "tool_call_id"),
+        ({"messages": [{"role": "user", "content": "字" * 400_001}]}, "长度"),
+        ({"temperature": 1e308}, "temperature"),
+        ({"max_tokens": -5}, "max_tokens"),
+        ({"n": 1000}, "n"),
+        ({"stream": "yes"}, "stream"),
+    ],
+)
+def test_v1_refuses_requests_no_model_should_see(
+    served: Served, change: dict[str, Any], field: str
+) -> None:
+    body = {"model": "gov-chat", "messages": [{"role": "user", "content": "x"}], **change}
+    with TestClient(served.app) as client:
+        response = client.post(
+            "/v1/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {served.operator_key}"},
+        )
+    assert response.status_code == 422 and field in response.json()["error"]["message"]
+
+
 def test_manage_endpoints_and_aliases_over_the_api(
     db: Database, settings: Settings, served: Served, scripted_model: ScriptedModelServer
 ) -> None:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from shuzhi.api.deps import bind_model_call, get_db, get_principal, require
 from shuzhi.config import Settings
@@ -69,26 +69,47 @@ def get_gateway(request: Request) -> Gateway:
     return gateway
 
 
+ROLES = ("system", "developer", "user", "assistant", "tool")
+MAX_MESSAGES = 1000
+MAX_CONTENT_CHARS = 400_000  # beyond any context window the city's models have
+
+
 class ChatCompletionBody(BaseModel):
     """The OpenAI chat completion request; unknown vendor fields are passed on to the endpoint."""
 
     model_config = ConfigDict(extra="allow")
 
-    model: str | None = None
-    messages: list[dict[str, Any]] = Field(min_length=1)
-    stream: bool = False
+    model: str | None = Field(default=None, max_length=200)
+    messages: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_MESSAGES)
+    stream: StrictBool = False
     stream_options: dict[str, Any] | None = None
-    tools: list[dict[str, Any]] | None = None
+    tools: list[dict[str, Any]] | None = Field(default=None, max_length=128)
     tool_choice: str | dict[str, Any] | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    max_completion_tokens: int | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    n: int | None = Field(default=None, ge=1, le=1)
     stop: str | list[str] | None = None
     response_format: dict[str, Any] | None = None
     reasoning_effort: str | None = None
     thinking: dict[str, Any] | bool | None = None
     user: str | None = None
+
+    @field_validator("messages")
+    @classmethod
+    def _check_messages(cls, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        size = 0
+        for i, message in enumerate(messages):
+            role = message.get("role")
+            if role not in ROLES:
+                raise ValueError(f"第 {i + 1} 条消息的 role 应为 {'、'.join(ROLES)} 之一")
+            if role == "tool" and not message.get("tool_call_id"):
+                raise ValueError(f"第 {i + 1} 条 tool 消息缺少 tool_call_id")
+            size += len(json.dumps(message.get("content") or "", ensure_ascii=False))
+        if size > MAX_CONTENT_CHARS:
+            raise ValueError(f"消息总长度超过 {MAX_CONTENT_CHARS} 个字符，请缩短对话")
+        return messages
 
     def to_request(self, caller: Caller) -> ChatRequest:
         return ChatRequest(
