@@ -151,6 +151,24 @@ def test_definitions_over_the_api_cannot_run_programs_on_the_server(api: Api) ->
     assert api.call("root", "GET", "/api/employees/pension-helper").json()["version"] == 1
 
 
+def test_an_employee_may_name_only_bases_its_department_may_use(
+    api: Api, settings: Settings, db: Database
+) -> None:
+    from shuzhi.knowledge import KnowledgeService
+
+    other = api.call("other", "GET", "/api/employees").json()[0]["department"]["id"]
+    KnowledgeService(db, settings).create("审批内部口径", other, grade="internal")
+    theirs = definition_yaml("pension-helper", knowledge_bases="[审批内部口径]")
+    missing = definition_yaml("pension-helper", knowledge_bases="[社会保险法规, 不存在的库]")
+
+    refused = api.call("hrss", "POST", "/api/employees", json={"yaml": theirs})
+    unknown = api.call("hrss", "POST", "/api/employees", json={"yaml": missing})
+
+    assert refused.status_code == 422 and "其他部门" in refused.json()["error"]["message"]
+    fields = unknown.json()["error"]["detail"]["fields"]
+    assert unknown.status_code == 422 and fields[0]["field"] == "knowledge_bases.1"
+
+
 def test_lifecycle_is_audited_and_gated(api: Api, db: Database) -> None:
     api.call("hrss", "POST", "/api/employees", json={"yaml": definition_yaml("pension-helper")})
     url = "/api/employees/{}/transition"

@@ -28,7 +28,14 @@ from shuzhi.employees.runtime import Event, StreamReset
 from shuzhi.errors import Conflict, InvalidInput, NotFound, PermissionDenied, ShuzhiError
 from shuzhi.platform.identity import Principal
 from shuzhi.scenarios.loader import line_of, parse_yaml
-from shuzhi.storage.models import Conversation, Department, Employee, EmployeeVersion, Message
+from shuzhi.storage.models import (
+    Conversation,
+    Department,
+    Employee,
+    EmployeeVersion,
+    KnowledgeBase,
+    Message,
+)
 
 router = APIRouter(prefix="/api", tags=["employees"])
 
@@ -265,6 +272,7 @@ def apply_employee(
     existing = session.scalar(select(Employee).where(Employee.slug == definition.id))
     _check_write_scope(session, principal, definition, existing)
     _check_server_side(definition, principal)
+    _check_knowledge(session, definition)
     before = existing.current_version if existing is not None else None
     row = service.apply_definition(session, definition, principal.name)
     if existing is None:
@@ -314,6 +322,25 @@ def _check_server_side(definition: EmployeeDefinition, principal: Principal) -> 
         for path, message in parts
     ]
     raise error
+
+
+def _check_knowledge(session: Session, definition: EmployeeDefinition) -> None:
+    """Every base the employee names exists, and is public or of the employee's own department."""
+    code = definition.department.code
+    dept = session.scalar(select(Department.id).where(Department.code == code))
+    problems = []
+    for i, name in enumerate(definition.knowledge_bases):
+        kb = session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name))
+        if kb is None:
+            problems.append((i, f"没有名为“{name}”的知识库，请先创建"))
+        elif kb.grade != "public" and kb.department_id not in (None, dept):
+            problems.append((i, f"知识库“{name}”属于其他部门且不公开，本部门员工不能使用"))
+    if problems:
+        error = InvalidInput("；".join(m for _, m in problems), hint="修改 knowledge_bases 后重试")
+        error.detail["fields"] = [
+            {"field": f"knowledge_bases.{i}", "line": None, "problem": m} for i, m in problems
+        ]
+        raise error
 
 
 def _check_write_scope(
