@@ -85,3 +85,15 @@ def test_every_shared_hotline_file_imports(shared_data: Path) -> None:
         assert len(result.messages) > 400
         assert not [p for p in result.problems if not p.kept]
         assert not result.messages[0].text.startswith(("\n", "\t", " "))
+
+
+def test_a_long_message_imports_and_a_runaway_cell_is_a_clear_error(tmp_path: Path) -> None:
+    long_text = "路灯坏了" * 50_000  # 200,000 characters: past the csv module's default limit
+    ok = tmp_path / "long.csv"
+    ok.write_text(f"留言编号,留言详情\nL1,{long_text}\n", encoding="utf-8")
+    runaway = tmp_path / "runaway.csv"
+    runaway.write_text('留言编号,留言详情\nL1,"' + "字" * 1_100_000 + "\n", encoding="utf-8")
+
+    assert len(import_file(ok).messages[0].text) == len(long_text)
+    with pytest.raises(InvalidInput, match=r"runaway\.csv 第 .* 行无法按 CSV 读取"):
+        import_file(runaway)

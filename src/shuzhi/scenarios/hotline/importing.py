@@ -113,6 +113,10 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, Sequence[Any]]]:
         workbook.close()
 
 
+# A citizen's message is at most a few thousand characters; the csv module's own limit is 128 KiB.
+MAX_CELL_CHARS = 1_000_000
+
+
 def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, Sequence[Any]]], str]:
     raw = path.read_bytes()
     try:
@@ -122,11 +126,18 @@ def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, Sequence[Any]]], str]:
             f"无法识别 {path.name} 的文字编码", hint="请另存为 UTF-8 编码的 CSV"
         ) from exc
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
+    csv.field_size_limit(MAX_CELL_CHARS)
     reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
 
     def numbered() -> Iterator[tuple[int, Sequence[Any]]]:
-        for row in reader:
-            yield reader.line_num, row
+        try:
+            for row in reader:
+                yield reader.line_num, row
+        except csv.Error as exc:  # e.g. one cell past the field limit: the file is not a table
+            raise InvalidInput(
+                f"{path.name} 第 {reader.line_num} 行无法按 CSV 读取：{exc}",
+                hint=f"单元格最长 {MAX_CELL_CHARS} 个字符；请检查引号是否配对",
+            ) from exc
 
     return numbered(), encoding
 
