@@ -36,3 +36,25 @@ PEOPLE_ROWS = [
         "电话坏了",
     ],
 ]
+
+
+_CC = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CC_W = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def credit_code(first17: str) -> str:
+    """A valid unified social credit code for 17 given characters (GB 32100-2015, computed here)."""
+    total = sum(_CC.index(c) * w for c, w in zip(first17, _CC_W, strict=True))
+    return first17 + _CC[(31 - total % 31) % 31]
+
+
+def luhn_card(body: str) -> str:
+    """``body`` with the digit appended that makes it pass the Luhn check."""
+    for last in "0123456789":
+        digits = [int(c) for c in reversed(body + last)]
+        total = sum(
+            d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits)
+        )
+        if total % 10 == 0:
+            return body + last
+    raise AssertionError("unreachable: one of ten digits always completes a Luhn number")

@@ -145,3 +145,41 @@ def test_second_local_number_in_a_list(text: str, values: list[str]) -> None:
 
 def test_list_of_plain_numbers_is_not_a_phone_list() -> None:
     assert detect("文号第2178591、2178592号") == []
+
+
+# A mistyped ID number: right region and birth date, wrong check digit (the right one is 7).
+MISTYPED = "110101198512120021"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (f"身份证号{MISTYPED}，", MISTYPED),
+        (f"身份证号码：{MISTYPED}。", MISTYPED),
+        (f"证件号码为 {MISTYPED[:-1]}x", MISTYPED[:-1] + "x"),
+        (f"公民身份号码{MISTYPED}", MISTYPED),
+        ("身份证 110101 19851212 0021 已核对", "110101 19851212 0021"),
+        ("身份证号码是370102850101123", "370102850101123"),  # legacy 15 digits
+    ],
+)
+def test_mistyped_id_right_after_an_id_word_is_taken(text: str, value: str) -> None:
+    assert kinds(text) == [(PiiKind.ID_NUMBER, value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"我的{MISTYPED}",  # no word announcing an ID number
+        f"受理编号{MISTYPED}",
+        f"身份证号{MISTYPED}5",  # part of a longer run
+        "身份证号370102199002301230",  # 2月30日: not a birth date
+        "身份证号000102199001011230",  # no such province
+        "身份证尾号0021，",
+    ],
+)
+def test_mistyped_id_needs_the_word_a_province_and_a_birth_date(text: str) -> None:
+    assert detect(text) == []
+
+
+def test_valid_id_after_the_word_is_found_once() -> None:
+    assert kinds(f"身份证号{ID}") == [(PiiKind.ID_NUMBER, ID)]

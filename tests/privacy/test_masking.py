@@ -113,3 +113,11 @@ def test_vault_repr_leaks_no_values() -> None:
     shown = repr(vault) + str(vault)
     assert ID not in shown and "13812345678" not in shown
     assert "〔手机号1〕" in shown
+
+
+def test_mistyped_id_after_the_word_never_reaches_the_model() -> None:
+    text = "身份证号110101198512120021，另见受理编号110101198512120021"
+    masked, vault = mask(text)
+    assert masked == "身份证号〔身份证号1〕，另见受理编号110101198512120021"
+    assert vault.unmask(masked) == text
+    assert mask_for_display("身份证号110101198512120021") == "身份证号110101********0021"

@@ -52,10 +52,18 @@ _ID = (
 )
 # What may stand between a word such as 电话 and the number it announces: 号码, 是, a colon.
 _LEAD = r"(?:号码|号)?(?:是|为)?[\s:：]{0,3}"
-# Legacy 15-digit numbers have no check digit, so only right after the word 身份证 / 证件号.
-_ID15 = (
-    r"(?:身份证|证件)" + _LEAD + r"(?P<value>(?<![0-9A-Za-z])\d{6}\d{2}(?:0[1-9]|1[0-2])"
-    r"(?:0[1-9]|[12]\d|3[01])\d{3})" + _CLOSE
+# Right after a word that announces an ID number two more forms are taken: legacy 15-digit
+# numbers, which have no check digit, and 18-character numbers whose check digit is wrong but
+# whose province and birth date are real. A mistyped ID number still identifies its holder and
+# is sensitive personal information (PIPL Art. 28), so it must not leave for a model; without
+# the word such a number stays alone, because case and serial numbers are also built from a
+# region code and a date.
+_ID_WORDS = r"(?:身份证|证件|公民身份号码|身份号码)"
+_ID_AFTER_WORD = (
+    _ID_WORDS
+    + _LEAD
+    + r"(?P<value>(?<![0-9A-Za-z])(?:\d{6}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}"
+    r"|\d{6}[ ]?(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[ ]?\d{3}[\dXx]))" + _CLOSE
 )
 _BANK_PLAIN = _OPEN + r"\d{16,19}" + _CLOSE + _NOT_AMOUNT
 _BANK_GROUPED = _OPEN + r"\d{4}(?:[ -]\d{4}){3}" + _CLOSE + _NOT_AMOUNT
@@ -106,16 +114,21 @@ def _bank_ok(value: str) -> bool:
     return not _id_shaped(digits)
 
 
-def _id_shaped(digits: str) -> bool:
+def _id_shaped(number: str) -> bool:
     # An 18-digit number with a province code and a real birth date is an ID number with a
     # mistyped check digit far more often than one of the rare 18-digit cards.
-    if len(digits) != 18 or not is_known_province(digits):
+    if len(number) != 18 or not is_known_province(number):
         return False
-    return parse_id_number(digits).birth_date is not None
+    return parse_id_number(number).birth_date is not None
 
 
 def _id_ok(value: str) -> bool:
     return is_valid_id_number(value.replace(" ", ""))
+
+
+def _id_after_word_ok(value: str) -> bool:
+    number = value.replace(" ", "")
+    return _id_ok(number) if len(number) == 15 else _id_shaped(number)
 
 
 def _landline_ok(value: str) -> bool:
@@ -145,7 +158,7 @@ def builtin_rules() -> list[Rule]:
     return [
         Rule(PiiKind.EMAIL, re.compile(_EMAIL)),
         Rule(PiiKind.ID_NUMBER, re.compile(_ID), _id_ok, in_zones=True),
-        Rule(PiiKind.ID_NUMBER, re.compile(_ID15), _id_ok),
+        Rule(PiiKind.ID_NUMBER, re.compile(_ID_AFTER_WORD), _id_after_word_ok),
         Rule(PiiKind.BANK_CARD, re.compile(_BANK_PLAIN), _bank_ok, in_zones=True),
         Rule(PiiKind.BANK_CARD, re.compile(_BANK_GROUPED), _bank_ok, in_zones=True),
         Rule(PiiKind.BANK_CARD, re.compile(_BANK_GROUPED_TAIL), _bank_ok, in_zones=True),

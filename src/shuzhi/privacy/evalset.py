@@ -3,7 +3,9 @@
 Sentences in the style of hotline messages and service requests carry planted items of every
 kind, written the ways people write them (separators, +86, full-width digits, lower-case x), next
 to decoys that must not be taken: order and tracking numbers, timestamps, amounts, the 12345
-hotline, ID numbers with a wrong check digit, card numbers failing the Luhn check, credit codes.
+hotline, ID-shaped case numbers, card numbers failing the Luhn check, credit codes. An ID number
+with a wrong check digit right after 身份证 / 证件号 is planted as an item, not a decoy: it is
+still the person's number and must be masked.
 Every value is made up here; no real person's data is involved.
 """
 
@@ -142,6 +144,15 @@ class _Faker:
         right = id_check_digit(first17)
         return first17 + self.rng.choice([c for c in "0123456789X" if c != right])
 
+    def case_number(self) -> str:
+        """A region code, a recent date and a sequence number, as many case numbers are built:
+        ID-shaped, but with a wrong check digit and no word announcing an ID number."""
+        while True:
+            day = f"2024{self.rng.randint(1, 12):02d}{self.rng.randint(1, 28):02d}"
+            number = self.bad_id_number()[:6] + day + self.digits(4)
+            if id_check_digit(number[:17]) != number[17]:
+                return number
+
     def mobile(self) -> str:
         number = self.rng.choice(_MOBILE_PREFIXES) + self.digits(8)
         style = self.rng.random()
@@ -227,6 +238,8 @@ class _Faker:
 _ITEM_TEMPLATES: list[tuple[str, PiiKind, str]] = [
     ("本人身份证号{v}，", PiiKind.ID_NUMBER, "id_number"),
     ("证件号码：{v}。", PiiKind.ID_NUMBER, "id_number"),
+    # A mistyped ID number after the word that announces it is still the person's number.
+    ("证件号{v}系录入错误，", PiiKind.ID_NUMBER, "bad_id_number"),
     ("联系电话{v}，", PiiKind.MOBILE, "mobile"),
     ("请回电至{v}。", PiiKind.MOBILE, "mobile"),
     ("手机：{v}（白天）", PiiKind.MOBILE, "mobile"),
@@ -254,7 +267,8 @@ _DECOYS: list[Callable[[_Faker], str]] = [
     ),
     lambda f: f"项目总投资{f.digits(11, '1')}元，",
     lambda f: f"补贴{f.rng.randint(100, 9999)}.{f.rng.randint(10, 99)}元，",
-    lambda f: f"证件号{f.bad_id_number()}系录入错误，",
+    lambda f: f"受理编号{f.case_number()}，",
+    lambda f: f"身份证尾号{f.digits(4)}，",
     lambda f: f"卡号{f.bad_bank_card()}无效，",
     lambda f: f"统一社会信用代码{f.credit_code()}，",
     lambda f: f"依据条例第{f.rng.randint(1, 99)}条，",
@@ -268,13 +282,15 @@ _DECOYS: list[Callable[[_Faker], str]] = [
 
 # Forms the detector is known to get wrong, kept apart so the benchmark can show the limits:
 # digits glued to Latin letters, dotted phone numbers, local numbers with neither an area code
-# nor a word such as 电话 before them, lower-case plates; and decoys that are indistinguishable
+# nor a word such as 电话 before them, lower-case plates, ID numbers with a wrong check digit and
+# no word such as 身份证 before them; and decoys that are indistinguishable
 # from a real item without context.
 _HARD_ITEM_TEMPLATES: list[tuple[str, PiiKind, str]] = [
     ("TEL{v}，", PiiKind.MOBILE, "mobile"),
     ("电话{v}，", PiiKind.MOBILE, "dotted_mobile"),
     ("另一部{v}，", PiiKind.LANDLINE, "local_landline"),
     ("车牌{v}，", PiiKind.PLATE, "lower_plate"),
+    ("户籍登记为{v}，", PiiKind.ID_NUMBER, "bad_id_number"),
 ]
 _HARD_DECOYS: list[Callable[[_Faker], str]] = [
     lambda f: f"档案编号{f.rng.choice(_MOBILE_PREFIXES)}{f.digits(8)}，",
