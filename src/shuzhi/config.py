@@ -10,11 +10,12 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -65,6 +66,12 @@ class Settings(BaseSettings):
     province: str = "山东省"
     redis_url: str | None = Field(default=None, description="Enables the Redis job queue.")
     log_level: str = "INFO"
+    data_sources: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Databases the data officer may register tables from: SQLite files or "
+        "folders, PostgreSQL URLs (host, port, database). Empty: only SQLite files under "
+        "<data_dir>/imports/. The platform's own database is refused whatever this says.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -78,6 +85,19 @@ class Settings(BaseSettings):
         if backend not in SUPPORTED_DATABASES:
             shown = hide_password(value)
             raise ValueError(f"不支持的数据库 {backend!r}（{shown!r}）；{_URL_EXAMPLES}")
+        return value
+
+    @field_validator("data_sources", mode="before")
+    @classmethod
+    def _split_data_sources(cls, value: Any) -> Any:
+        # From the environment: a JSON list, or entries separated by commas or semicolons.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip() for part in re.split(r"[,;]", text) if part.strip()]
         return value
 
     @field_validator("redis_url")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from shuzhi.api import create_app
@@ -15,6 +17,7 @@ from shuzhi.dataofficer.synthetic import write_population_csv
 from shuzhi.platform.identity import create_api_key
 from shuzhi.platform.roles import Role
 from shuzhi.storage.db import Database
+from tests.clirun import run_cli
 from tests.dataofficer.helpers import PEOPLE_HEADER, PEOPLE_ROWS, write_csv
 from tests.platform.helpers import department, user
 
@@ -121,3 +124,25 @@ def test_cli_profile_quality_and_ask(tmp_path: Path) -> None:
 
     bad = _cli("template", "add", "删除", "DELETE FROM register", env=env)
     assert bad.returncode == 2 and "DELETE" in bad.stderr
+
+
+def test_cli_profile_of_a_file_with_a_chinese_name_takes_the_name_the_hint_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SHUZHI_DATA_DIR", str(tmp_path / "home"))
+    monkeypatch.setenv("SHUZHI_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("SHUZHI_DATABASE_URL", "")
+    monkeypatch.setenv("COLUMNS", "200")
+    csv_path = tmp_path / "2024人口.csv"
+    write_population_csv(csv_path, 50)
+
+    refused = run_cli(monkeypatch, capsys, "data", "profile", str(csv_path))
+    assert refused.returncode == 2 and "--name" in refused.stderr
+
+    hinted = re.search(r"--name ([a-z][a-z0-9_]*)", refused.stderr)
+    assert hinted, refused.stderr
+    profiled = run_cli(
+        monkeypatch, capsys, "data", "profile", str(csv_path), "--name", hinted.group(1)
+    )
+    assert profiled.returncode == 0, profiled.stderr
+    assert profiled.stdout.startswith(f"{hinted.group(1)}：50 行")

@@ -84,7 +84,7 @@ def test_locked_down_duckdb_refuses_files_even_without_the_guard(
 ) -> None:
     con = duckdb.connect()
     con.execute(f"CREATE VIEW people AS SELECT * FROM read_parquet('{people['people'].path}')")
-    lock_down(con, people["people"].path.parent)
+    lock_down(con, [people["people"].path])
     assert con.execute("SELECT count(*) FROM people").fetchone() == (4,)
     with pytest.raises(duckdb.Error):
         con.execute("SELECT * FROM read_csv('/etc/passwd')")

@@ -58,7 +58,14 @@ def test_a_file_mixing_encodings_is_refused_with_the_position(tmp_path: Path) ->
     with pytest.raises(InvalidInput) as caught:
         load_file(path, tmp_path / "mixed.parquet")
 
-    assert "gb18030" in caught.value.message and "字符" in caught.value.message
+    # Past the 1 MB sample: found while transcoding, with the line of the first UTF-8 row.
+    assert "混用" in caught.value.message and "第 200002 行" in caught.value.message
+
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(good.encode("gbk") + b"\xff\xfe\r\n")
+    with pytest.raises(InvalidInput) as caught:
+        load_file(broken, tmp_path / "broken.parquet")
+    assert "gb18030" in caught.value.message and "第 200002 行" in caught.value.message
 
 
 def _merged_workbook(path: Path) -> Path:

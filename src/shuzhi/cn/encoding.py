@@ -10,7 +10,7 @@ import charset_normalizer
 
 from shuzhi.errors import InvalidInput, NotFound
 
-__all__ = ["decode_bytes", "read_text"]
+__all__ = ["decode_bytes", "is_chinese_utf8", "read_text"]
 
 # UTF-32 first: its little-endian BOM starts with the UTF-16 one.
 _BOMS = (
@@ -47,6 +47,20 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     if gb is not None:
         return gb, "gb18030"
     return _guess(data)
+
+
+def is_chinese_utf8(line: bytes) -> bool:
+    """True when ``line`` is valid UTF-8 holding a character of three bytes or more (Chinese).
+
+    GBK text is almost never valid UTF-8, and when a short run of it is by accident, it reads
+    as two-byte characters only (see ``_gbk_misread_as_utf8``). So a line for which this holds
+    inside a file that is otherwise GBK shows a file of mixed encodings.
+    """
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return any(ch > "\u07ff" for ch in text)
 
 
 def _try(data: bytes, encoding: str, *, strict_private: bool = True) -> str | None:

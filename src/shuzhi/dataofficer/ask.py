@@ -21,7 +21,7 @@ import duckdb
 
 from shuzhi.dataofficer.guard import check_select
 from shuzhi.dataofficer.sqlrules import literal, mask_sql, quote
-from shuzhi.errors import InvalidInput, NotFound
+from shuzhi.errors import InvalidInput, NotFound, PermissionDenied
 
 MAX_ROWS = 1000
 TIMEOUT_SECONDS = 10.0
@@ -213,15 +213,20 @@ def run_select(
 
 
 def _open(views: Mapping[str, TableView], allowed_dir: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB that can read the asker's views and, underneath them, only their own files."""
     from shuzhi.dataofficer.engine import lock_down
 
+    root = allowed_dir.resolve()
+    for view in views.values():
+        if not view.path.resolve().is_relative_to(root):
+            raise PermissionDenied(f"数据集文件不在数据目录中：{view.path.name}")
     con = duckdb.connect()
     for name, view in views.items():
         con.execute(
             f"CREATE VIEW {quote(name)} AS SELECT {_projection(view)} FROM "
             f"read_parquet({literal(str(view.path))})"
         )
-    lock_down(con, allowed_dir)
+    lock_down(con, [view.path for view in views.values()])
     return con
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import duckdb
@@ -28,13 +28,16 @@ def connect(
     return con
 
 
-def lock_down(con: duckdb.DuckDBPyConnection, allowed_dir: Path) -> None:
-    """Forbid the connection any file outside ``allowed_dir`` and any further setting change.
+def lock_down(con: duckdb.DuckDBPyConnection, files: Iterable[Path]) -> None:
+    """Forbid the connection every file but ``files`` and any further setting change.
 
     This is the second wall behind the SQL check in ``guard``: even a query that slipped past it
-    could not read ``/etc/passwd`` or load an extension.
+    could not read ``/etc/passwd``, another department's dataset or load an extension. Only the
+    files behind the asker's own views stay readable (the views need them).
     """
-    con.execute(f"SET allowed_directories = [{literal(str(allowed_dir.resolve()) + '/')}]")
+    paths = ", ".join(literal(str(Path(f).resolve())) for f in files)
+    con.execute(f"SET allowed_paths = [{paths}]")
+    con.execute("SET allowed_directories = []")
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")

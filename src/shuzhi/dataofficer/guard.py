@@ -2,8 +2,9 @@
 
 Whoever wrote the SQL (a model, a template, a person), it is parsed with sqlglot and refused
 unless it is a single SELECT (UNION and WITH allowed) whose tables are all permitted datasets or
-its own CTEs, and which calls no function that reaches outside the database (files, settings,
-extensions). DuckDB is then locked down too (``engine.lock_down``): two walls, not one.
+CTEs visible in the scope that reads them, none named like a file path, and which calls no
+function that reaches outside the database (files, settings, extensions). DuckDB is then locked
+down to the permitted datasets' files (``engine.lock_down``): two walls, not one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Collection
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import OptimizeError, ParseError
+from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from shuzhi.errors import InvalidInput, PermissionDenied
 
@@ -46,6 +48,21 @@ FORBIDDEN_FUNCTIONS = {
     "load_extension",
     "pg_read_file",
 }
+FILE_SUFFIXES = (
+    ".parquet",
+    ".csv",
+    ".tsv",
+    ".txt",
+    ".json",
+    ".jsonl",
+    ".ndjson",
+    ".db",
+    ".sqlite",
+    ".duckdb",
+    ".xlsx",
+    ".gz",
+    ".zst",
+)
 STATEMENTS_ZH = {
     exp.Insert: "插入（INSERT）",
     exp.Update: "更新（UPDATE）",
@@ -105,21 +122,58 @@ def _refuse_functions(tree: exp.Expr) -> None:
 
 
 def _refuse_tables(tree: exp.Expr, allowed: set[str]) -> None:
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    """Every table must be a permitted dataset or a CTE visible in the scope that reads it.
+
+    Collecting CTE names from the whole query is not enough: a CTE named after a file inside a
+    subquery would let the outer query read that file. So names are resolved scope by scope,
+    and a table that belongs to no scope sqlglot found is refused rather than trusted.
+    """
+    for cte in tree.find_all(exp.CTE):
+        _refuse_path_like(cte.alias_or_name)
+    checked: set[int] = set()
+    for scope in _scopes(tree):
+        visible = {name.lower() for name in scope.cte_sources}
+        for table in scope.tables:
+            _check_table(table, allowed, visible)
+            checked.add(id(table))
     for table in tree.find_all(exp.Table):
-        if not isinstance(table.this, exp.Identifier):
-            raise PermissionDenied(
-                "拒绝执行：FROM 中只能是已登记数据集的表名，不能是函数或文件",
-                hint="只能查询已登记的数据集",
-            )
-        if table.args.get("db") or table.args.get("catalog"):
-            raise PermissionDenied(
-                f"拒绝执行：不能指定库名或模式（{table.sql(dialect='duckdb')}）",
-                hint="直接写数据集名称",
-            )
-        name = table.name.lower()
-        if name not in allowed and name not in ctes:
-            shown = "、".join(sorted(allowed)) or "（无）"
-            raise PermissionDenied(
-                f"拒绝执行：无权读取表 {table.name}", hint=f"可以查询的数据集：{shown}"
-            )
+        if id(table) not in checked:
+            _check_table(table, allowed, set())
+
+
+def _scopes(tree: exp.Expr) -> list[Scope]:
+    try:
+        return traverse_scope(tree)
+    except (OptimizeError, ValueError) as exc:
+        raise PermissionDenied(
+            f"拒绝执行：无法确定查询读取哪些表（{str(exc).splitlines()[0]}）",
+            hint="请改写为简单的 SELECT … FROM 数据集",
+        ) from exc
+
+
+def _check_table(table: exp.Table, allowed: set[str], visible: set[str]) -> None:
+    if not isinstance(table.this, exp.Identifier):
+        raise PermissionDenied(
+            "拒绝执行：FROM 中只能是已登记数据集的表名，不能是函数或文件",
+            hint="只能查询已登记的数据集",
+        )
+    if table.args.get("db") or table.args.get("catalog"):
+        raise PermissionDenied(
+            f"拒绝执行：不能指定库名或模式（{table.sql(dialect='duckdb')}）",
+            hint="直接写数据集名称",
+        )
+    _refuse_path_like(table.name)
+    name = table.name.lower()
+    if name not in allowed and name not in visible:
+        shown = "、".join(sorted(allowed)) or "（无）"
+        raise PermissionDenied(
+            f"拒绝执行：无权读取表 {table.name}", hint=f"可以查询的数据集：{shown}"
+        )
+
+
+def _refuse_path_like(name: str) -> None:
+    # DuckDB reads a quoted table name that names a file ("x.parquet") as that file.
+    if any(sep in name for sep in ("/", "\\")) or name.lower().endswith(FILE_SUFFIXES):
+        raise PermissionDenied(
+            f"拒绝执行：表名 {name!r} 像是文件路径", hint="只能按名称查询已登记的数据集"
+        )

@@ -20,10 +20,18 @@ from sqlalchemy.orm import Session
 from shuzhi.config import Settings
 from shuzhi.dataofficer import ask as asking
 from shuzhi.dataofficer.catalogue import CatalogueDrafter, draft_entry
-from shuzhi.dataofficer.profile import DatasetProfile, profile_parquet, shown_text
+from shuzhi.dataofficer.engine import connect
+from shuzhi.dataofficer.profile import SAMPLE_ROWS, DatasetProfile, profile_parquet, shown_text
 from shuzhi.dataofficer.quality import Rule, check_rule, propose_rules, run_rules
-from shuzhi.dataofficer.sensitive import Grade, propose_grade
-from shuzhi.dataofficer.sources import LoadedTable, load_database_table, load_file
+from shuzhi.dataofficer.sensitive import Grade, detect_column, propose_grade
+from shuzhi.dataofficer.sources import (
+    LoadedTable,
+    check_source,
+    load_database_table,
+    load_file,
+    parse_database_url,
+)
+from shuzhi.dataofficer.sqlrules import is_blank, quote
 from shuzhi.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from shuzhi.platform import review
 from shuzhi.platform.audit import audit
@@ -43,6 +51,10 @@ from shuzhi.storage.models import (
 log = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
+MANAGE = "data.manage"
+CONNECT = "data.connect"
+# Tables only the platform's own database holds; a source holding them all is refused.
+PLATFORM_TABLES = ("api_keys", "login_sessions", "audit_log", "users")
 GRADING_TASK = "data.grading"
 CATALOGUE_TASK = "data.catalogue"
 
@@ -65,12 +77,18 @@ def register_file(
     actor: str = "system",
     sheet: str | None = None,
     replace: bool = False,
+    principal: Principal | None = None,
 ) -> Dataset:
-    """Register a CSV or Excel file as a dataset (its data copied to Parquet)."""
+    """Register a CSV or Excel file as a dataset (its data copied to Parquet).
+
+    With ``principal`` (a person over the API) the owning department and any replacement are
+    checked against that person's roles; without one the caller is the local operator.
+    """
     name = dataset_name(name or path.stem)
-    dataset = _claim(session, name, replace)
+    dataset = _claim(session, name, replace, principal, department_id)
+    owner = _owner(principal, dataset, department_id, MANAGE)
     loaded = load_file(path, _parquet_path(settings, name), sheet=sheet)
-    return _store(session, dataset, name, loaded, str(path), title, department_id, actor)
+    return _store(session, dataset, name, loaded, str(path), title, owner, actor)
 
 
 def register_database(
@@ -84,13 +102,31 @@ def register_database(
     department_id: int | None = None,
     actor: str = "system",
     replace: bool = False,
+    principal: Principal | None = None,
 ) -> Dataset:
-    """Register a table of a SQLite or PostgreSQL database, read once, read-only."""
+    """Register a table of a SQLite or PostgreSQL database, read once, read-only.
+
+    Only databases on the allow-list (``SHUZHI_DATA_SOURCES``, plus SQLite files under
+    ``<data_dir>/imports/``) may be read, and never the platform's own database.
+    """
+    check_source(
+        url,
+        own_url=settings.effective_database_url,
+        allowed=settings.data_sources,
+        imports_dir=imports_dir(settings),
+    )
     name = dataset_name(name or table)
-    dataset = _claim(session, name, replace)
-    loaded = load_database_table(url, table, _parquet_path(settings, name))
+    dataset = _claim(session, name, replace, principal, department_id)
+    owner = _owner(principal, dataset, department_id, CONNECT)
+    out = _parquet_path(settings, name)
+    loaded = load_database_table(url, table, out, refuse_with=PLATFORM_TABLES)
     ref = f"{redact_url(url)}#{table}"
-    return _store(session, dataset, name, loaded, ref, title, department_id, actor)
+    return _store(session, dataset, name, loaded, ref, title, owner, actor)
+
+
+def imports_dir(settings: Settings) -> Path:
+    """Where an administrator puts SQLite files that may be registered without an allow-list."""
+    return settings.data_dir / "imports"
 
 
 def dataset_name(raw: str) -> str:
@@ -103,11 +139,60 @@ def dataset_name(raw: str) -> str:
     return name
 
 
-def _claim(session: Session, name: str, replace: bool) -> Dataset | None:
+def _claim(
+    session: Session,
+    name: str,
+    replace: bool,
+    principal: Principal | None,
+    department_id: int | None,
+) -> Dataset | None:
+    """The dataset a replacement overwrites, after checking the caller may overwrite it."""
     existing = session.scalar(select(Dataset).where(Dataset.name == name))
-    if existing is not None and not replace:
+    if existing is None:
+        return None
+    if not replace:
         raise Conflict(f"数据集 {name} 已登记", hint="换一个名称，或加 --replace 用新文件替换")
+    if principal is not None and not _may_write(principal, existing.department_id):
+        raise PermissionDenied(
+            f"无权替换数据集 {name}：它属于其他部门", hint="换一个名称登记为新数据集"
+        )
+    if department_id is not None and department_id != existing.department_id:
+        raise PermissionDenied(
+            f"替换不会改变数据集 {name} 的所属部门",
+            hint="替换时不指定部门，或换一个名称登记为新数据集",
+        )
     return existing
+
+
+def _may_write(principal: Principal, department_id: int | None) -> bool:
+    # A dataset without a department is everyone's: only a role held for all departments may
+    # change it (``Principal.can`` with no department would accept any department's role).
+    if department_id is None:
+        return principal.visible_departments(MANAGE) is None
+    return principal.can(MANAGE, department_id)
+
+
+def _owner(
+    principal: Principal | None, existing: Dataset | None, department_id: int | None, perm: str
+) -> int | None:
+    """The owning department: kept on replacement, else asked for, else the caller's only one."""
+    if existing is not None:
+        return existing.department_id
+    if principal is None:
+        return department_id
+    visible = principal.visible_departments(perm)
+    if department_id is not None:
+        if visible is not None and department_id not in visible:
+            raise PermissionDenied("不能为其他部门登记数据集", hint="选择您所在的部门")
+        return department_id
+    if visible is None:
+        return None
+    if len(visible) == 1:
+        return next(iter(visible))
+    raise InvalidInput(
+        "请指定数据集的所属部门（department_id）",
+        hint="不属于任何部门的数据集只能由全局管理员登记",
+    )
 
 
 def _parquet_path(settings: Settings, name: str) -> Path:
@@ -144,7 +229,66 @@ def _store(
         rows=loaded.rows,
         source=loaded.source_kind,
     )
+    detect_fields(session, dataset)
     return dataset
+
+
+def detect_fields(session: Session, dataset: Dataset) -> list[DatasetField]:
+    """Detect sensitive columns now, so masked views apply before anyone profiles the dataset.
+
+    Each column gets its detected kind and proposed grade; ``effective_grade`` then masks it
+    until a data officer confirms. A column whose kind changed (a replaced file) loses its
+    confirmed grade, so that protection follows the new data until someone confirms again.
+    """
+    kinds = detect_kinds(Path(dataset.storage_path))
+    existing = {f.name: f for f in fields_of(session, dataset.id)}
+    for position, column in enumerate(dataset.columns):
+        row = existing.pop(column, None) or DatasetField(dataset_id=dataset.id, name=column)
+        kind = kinds.get(column)
+        if row.id is not None and row.kind != kind:
+            row.grade, row.confirmed_by, row.confirmed_by_name, row.confirmed_at = (None,) * 4
+        proposal = propose_grade(column, kind)
+        row.position, row.kind = position, kind
+        row.proposed_grade, row.grade_reasons = proposal.grade.value, proposal.reasons
+        session.add(row)
+    for gone in existing.values():
+        session.delete(gone)
+    session.flush()
+    return fields_of(session, dataset.id)
+
+
+def detect_kinds(parquet: Path) -> dict[str, str | None]:
+    """Each column's sensitive kind, judged on the same sample the profile uses."""
+    con = connect({"t": parquet})
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE s AS SELECT * FROM t "
+            f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)"
+        )
+        kinds: dict[str, str | None] = {}
+        for column in con.sql("SELECT * FROM s LIMIT 0").columns:
+            counted = con.execute(f"SELECT count(*) FROM s WHERE NOT {is_blank(quote(column))}")
+            filled = int((counted.fetchone() or (0,))[0])
+            found = detect_column(con, "s", column, filled)
+            kinds[column] = found.kind if found else None
+    finally:
+        con.close()
+    return kinds
+
+
+def shown_source(dataset: Dataset) -> str:
+    """Where the data came from, without server paths: a file name, or a host and a table."""
+    ref = dataset.source_ref or ""
+    if dataset.source_kind in ("csv", "excel"):
+        return Path(ref).name
+    url, _, table = ref.rpartition("#")
+    try:
+        parsed = parse_database_url(url)
+    except InvalidInput:
+        return table
+    if parsed.get_backend_name() == "sqlite":
+        return f"{Path(parsed.database or '').name}#{table}"
+    return f"{parsed.host or 'localhost'}/{parsed.database or ''}#{table}"
 
 
 def get_dataset(session: Session, ref: int | str) -> Dataset:
@@ -571,10 +715,14 @@ def views_for(session: Session, principal: Principal) -> dict[str, asking.TableV
 
 
 def view_of(session: Session, dataset: Dataset, clearance: Grade) -> asking.TableView:
-    """The dataset as seen with ``clearance``: fields graded above it masked, core ones hidden."""
+    """The dataset as seen with ``clearance``: fields graded above it masked, core ones hidden.
+
+    A dataset registered before detection ran at registration has no fields yet: they are
+    detected now rather than shown in clear.
+    """
     masked: dict[str, str] = {}
     hidden: list[str] = []
-    for f in fields_of(session, dataset.id):
+    for f in fields_of(session, dataset.id) or detect_fields(session, dataset):
         grade = effective_grade(f)
         if grade is Grade.CORE and clearance is not Grade.CORE:
             hidden.append(f.name)

@@ -12,21 +12,24 @@ import codecs
 import csv
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+from shuzhi.cn.encoding import is_chinese_utf8
 from shuzhi.dataofficer.sqlrules import literal
-from shuzhi.errors import InvalidInput, NotFound, StorageUnavailable
+from shuzhi.errors import InvalidInput, NotFound, PermissionDenied, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 SNIFF_BYTES = 1 << 20
-CHUNK_CHARS = 1 << 20
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 
@@ -78,11 +81,42 @@ def detect_encoding(path: Path) -> str:
             codecs.getincrementaldecoder(encoding)().decode(head, final=False)
         except UnicodeDecodeError:
             continue
+        if encoding == "gb18030":
+            _refuse_mixed(_whole_lines(head), path.name)
         return encoding
+    _refuse_mixed(_whole_lines(head), path.name)
     raise InvalidInput(
         f"无法识别文件编码：{path.name}（既不是 UTF-8 也不是 GBK/GB18030）",
         hint="请将文件另存为 UTF-8 编码的 CSV",
     )
+
+
+def _whole_lines(head: bytes) -> list[bytes]:
+    # The sample's last line may be cut in the middle of a character; it is left out.
+    lines = head.split(b"\n")
+    return lines[:-1] if len(head) == SNIFF_BYTES and len(lines) > 1 else lines
+
+
+def _refuse_mixed(lines: Iterable[bytes], name: str) -> None:
+    """Refuse a file whose lines are partly UTF-8 Chinese and partly GBK.
+
+    Read as GB18030, UTF-8 Chinese decodes without error but into the wrong characters, so such
+    a file would load "successfully" as garbage. The hotline import refuses it too.
+    """
+    utf8_line = other_line = 0
+    for number, raw in enumerate(lines, start=1):
+        if raw.isascii():
+            continue
+        if is_chinese_utf8(raw):
+            utf8_line = utf8_line or number
+        else:
+            other_line = other_line or number
+        if utf8_line and other_line:
+            raise InvalidInput(
+                f"文件 {name} 混用了多种编码：第 {utf8_line} 行是 UTF-8，"
+                f"第 {other_line} 行是 GBK/GB18030",
+                hint="请在 Excel 或 WPS 中用同一种编码（建议 UTF-8）重新导出整个文件",
+            )
 
 
 def load_csv(path: Path, out: Path) -> LoadedTable:
@@ -103,22 +137,51 @@ def load_csv(path: Path, out: Path) -> LoadedTable:
 
 
 def _transcode(src: Path, dst: Path, encoding: str) -> None:
-    """Re-encode to UTF-8 a megabyte at a time, so a 1 GB GBK file never sits in memory."""
-    done = 0
-    try:
-        with src.open(encoding=encoding, newline="") as fin, dst.open("w", newline="") as fout:
-            while chunk := fin.read(CHUNK_CHARS):
-                fout.write(chunk)
-                done += len(chunk)
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"文件 {src.name} 在约第 {done + 1} 个字符后含有不是 {encoding} 编码的字节",
-            hint="文件可能混用了多种编码；请用同一种编码重新导出",
-        ) from exc
+    """Re-encode to UTF-8 a line at a time, so a 1 GB GBK file never sits in memory.
+
+    Lines split safely on ``\\n``: that byte is never part of a GBK or GB18030 character. Each
+    line is also checked for UTF-8 Chinese, which GB18030 would decode silently into garbage.
+    """
+    number = 0
+    with src.open("rb") as fin, dst.open("w", encoding="utf-8", newline="") as fout:
+        for number, raw in enumerate(fin, start=1):
+            if raw.isascii():
+                fout.write(raw.decode("ascii"))
+                continue
+            if is_chinese_utf8(raw):
+                _refuse_mixed_at(src.name, number)
+            try:
+                fout.write(raw.decode(encoding))
+            except UnicodeDecodeError as exc:
+                raise InvalidInput(
+                    f"文件 {src.name} 第 {number} 行含有不是 {encoding} 编码的字节",
+                    hint="文件可能混用了多种编码；请用同一种编码重新导出",
+                ) from exc
+
+
+def _refuse_mixed_at(name: str, number: int) -> None:
+    raise InvalidInput(
+        f"文件 {name} 混用了多种编码：第 {number} 行是 UTF-8，其余是 GBK/GB18030",
+        hint="请在 Excel 或 WPS 中用同一种编码（建议 UTF-8）重新导出整个文件",
+    )
 
 
 def _csv_to_parquet(csv_path: Path, out: Path) -> None:
     source = f"read_csv({literal(str(csv_path))}, header = true, all_varchar = true)"
+    copy_to_parquet(source, out, what=csv_path.name)
+
+
+def _own_csv_to_parquet(csv_path: Path, out: Path, columns: Sequence[str]) -> None:
+    """Convert a CSV this module wrote itself: its dialect is known, so nothing is sniffed.
+
+    Sniffing guesses from the first rows; a quoted multi-line value further down then breaks
+    the guessed dialect ("CSV Parser state machine reached an invalid state").
+    """
+    types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in columns)
+    source = (
+        f"read_csv({literal(str(csv_path))}, header = true, auto_detect = false, delim = ',', "
+        f"quote = '\"', escape = '\"', columns = {{{types}}})"
+    )
     copy_to_parquet(source, out, what=csv_path.name)
 
 
@@ -197,7 +260,7 @@ def _excel_rows_to_parquet(rows: Iterator[Sequence[Any]], out: Path, name: str) 
                 writer.writerow(_pad(row, len(columns)))
             for raw in filled:
                 writer.writerow(_pad([_cell_text(v) for v in raw], len(columns)))
-        _csv_to_parquet(tmp, out)
+        _own_csv_to_parquet(tmp, out, columns)
     finally:
         tmp.unlink(missing_ok=True)
     _, count = parquet_shape(out)
@@ -310,14 +373,25 @@ def _cell_text(value: Any) -> str:
 # ---------------------------------------------------------------- databases
 
 
-def load_database_table(url: str, table: str, out: Path) -> LoadedTable:
-    """Copy one table of a SQLite or PostgreSQL database, opened read-only, into Parquet."""
+def load_database_table(
+    url: str, table: str, out: Path, *, refuse_with: Collection[str] = ()
+) -> LoadedTable:
+    """Copy one table of a SQLite or PostgreSQL database, opened read-only, into Parquet.
+
+    A database holding all of ``refuse_with`` (the platform's own account and audit tables) is
+    refused: it is the platform database under another name, or a copy of it.
+    """
     from sqlalchemy import MetaData, Table, create_engine, inspect
     from sqlalchemy.exc import SQLAlchemyError
 
     engine = create_engine(_read_only_url(url), **_read_only_args(url))
     try:
         names = inspect(engine).get_table_names()
+        if refuse_with and set(refuse_with) <= set(names):
+            raise PermissionDenied(
+                "拒绝登记：该连接指向平台自身的数据库（或它的副本）",
+                hint="只能登记业务部门的源数据库；平台数据请通过各功能页面查看",
+            )
         if table not in names:
             raise NotFound(f"数据库中没有表 {table!r}", hint="可用的表：" + "、".join(names[:30]))
         source = Table(table, MetaData(), autoload_with=engine)
@@ -325,7 +399,7 @@ def load_database_table(url: str, table: str, out: Path) -> LoadedTable:
         out.parent.mkdir(parents=True, exist_ok=True)
         try:
             _stream_table(engine, source, tmp)
-            _csv_to_parquet(tmp, out)
+            _own_csv_to_parquet(tmp, out, [c.name for c in source.columns])
         finally:
             tmp.unlink(missing_ok=True)
     except SQLAlchemyError as exc:
@@ -351,24 +425,124 @@ def _stream_table(engine: Any, source: Any, tmp: Path) -> None:
 
 
 def _read_only_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
+    parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = parsed.database or ""
         if not path or path == ":memory:" or not os.path.exists(path):
             raise NotFound(f"SQLite 数据库文件不存在：{path}", hint="检查连接串中的文件路径")
         # The URI form with mode=ro makes SQLite itself refuse every write.
         return f"sqlite:///file:{path}?mode=ro&uri=true"
-    if parsed.get_backend_name() == "postgresql":
-        return url
-    raise InvalidInput(
-        f"不支持的数据库类型：{parsed.get_backend_name()}",
-        hint="支持 sqlite:///路径 与 postgresql+psycopg://用户@主机/库",
-    )
+    return url
 
 
 def _read_only_args(url: str) -> dict[str, Any]:
     if url.startswith("postgresql"):
         return {"connect_args": {"options": "-c default_transaction_read_only=on"}}
     return {}
+
+
+# ---------------------------------------------------------------- which databases may be read
+
+URL_HINT = "应形如 sqlite:////路径/文件.db 或 postgresql+psycopg://用户@主机:5432/库"
+LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1", "[::1]"}
+# Query options that could point a PostgreSQL connection somewhere other than its host and
+# database (host=, dbname=, service=...) are refused; only these harmless ones pass.
+SAFE_PG_OPTIONS = {"sslmode", "connect_timeout", "application_name"}
+
+
+def parse_database_url(url: str) -> URL:
+    """The parsed SQLite or PostgreSQL URL, or a refusal saying what a URL looks like."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from shuzhi.config import hide_password
+
+    try:
+        parsed = make_url(url.strip())
+    except (ArgumentError, ValueError) as exc:
+        raise InvalidInput(f"无法解析数据库连接串 {hide_password(url)!r}", hint=URL_HINT) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and (parsed.query or (parsed.database or "").startswith("file:")):
+        raise InvalidInput("SQLite 连接串只能写文件路径，不能带参数", hint=URL_HINT)
+    if backend == "postgresql" and set(parsed.query) - SAFE_PG_OPTIONS:
+        shown = "、".join(sorted(set(parsed.query) - SAFE_PG_OPTIONS))
+        raise InvalidInput(f"PostgreSQL 连接串不能带参数 {shown}", hint=URL_HINT)
+    if backend not in ("sqlite", "postgresql"):
+        raise InvalidInput(f"不支持的数据库类型：{backend}", hint=URL_HINT)
+    return parsed
+
+
+def check_source(url: str, *, own_url: str, allowed: Sequence[str], imports_dir: Path) -> None:
+    """Refuse the platform's own database and any database not on the allow-list.
+
+    ``allowed`` holds SQLite files or folders and PostgreSQL URLs (host, port and, when given,
+    database). SQLite files under ``imports_dir`` are always allowed. The platform database
+    holds every department's records, accounts and keys: it is refused whatever the list says.
+    """
+    parsed = parse_database_url(url)
+    if same_database(parsed, parse_database_url(own_url)):
+        raise PermissionDenied(
+            "拒绝登记：该连接指向平台自身的数据库",
+            hint="只能登记业务部门的源数据库；平台数据请通过各功能页面查看",
+        )
+    if not any(_permits(entry, parsed) for entry in [str(imports_dir), *allowed]):
+        raise PermissionDenied(
+            f"数据源 {_shown(parsed)} 不在允许登记的数据源清单中",
+            hint=f"请系统管理员把它加入 SHUZHI_DATA_SOURCES，或把 SQLite 文件放到 {imports_dir}",
+        )
+
+
+def same_database(a: URL, b: URL) -> bool:
+    if a.get_backend_name() != b.get_backend_name():
+        return False
+    if a.get_backend_name() == "sqlite":
+        return _same_file(_sqlite_path(a), _sqlite_path(b))
+    return _pg_server(a) == _pg_server(b) and _pg_database(a) == _pg_database(b)
+
+
+def _permits(entry: str, parsed: URL) -> bool:
+    if "://" not in entry:
+        entry = f"sqlite:///{entry}"
+    try:
+        allowed = parse_database_url(entry)
+    except InvalidInput:
+        log.warning("ignoring a SHUZHI_DATA_SOURCES entry that does not parse")
+        return False
+    if allowed.get_backend_name() != parsed.get_backend_name():
+        return False
+    if parsed.get_backend_name() == "sqlite":
+        root, target = _sqlite_path(allowed), _sqlite_path(parsed)
+        return target == root or target.is_relative_to(root)
+    return _pg_server(allowed) == _pg_server(parsed) and (
+        not allowed.database or _pg_database(allowed) == _pg_database(parsed)
+    )
+
+
+def _sqlite_path(url: URL) -> Path:
+    return Path(url.database or "").expanduser().resolve()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    # samefile also catches a hard link to the platform database under another name.
+    if a == b:
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _pg_server(url: URL) -> tuple[str, int]:
+    host = (url.host or "").lower()
+    return ("local" if host in LOCAL_HOSTS else host, url.port or 5432)
+
+
+def _pg_database(url: URL) -> str:
+    # Without a database name libpq connects to the database named after the user.
+    return (url.database or url.username or "postgres").lower()
+
+
+def _shown(url: URL) -> str:
+    if url.get_backend_name() == "sqlite":
+        return Path(url.database or "").name
+    return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"

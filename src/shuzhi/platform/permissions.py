@@ -48,6 +48,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
         "data.read": _BUSINESS,
         "data.manage": _MANAGERS | {R.OPERATOR},
         "data.ask": _WORKERS | {R.VIEWER},
+        "data.connect": _MANAGERS,  # register tables from database connections (allow-listed)
         # the platform itself
         "metrics.read": _MANAGERS | {R.VIEWER},
         "department.manage": {R.SYSTEM_ADMIN},

@@ -18,7 +18,7 @@ from shuzhi.config import Settings
 from shuzhi.dataofficer import service
 from shuzhi.dataofficer.model import drafters
 from shuzhi.dataofficer.quality import Rule
-from shuzhi.errors import NotFound, PermissionDenied
+from shuzhi.errors import NotFound
 from shuzhi.gateway import Caller
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.models import CatalogueEntry, Dataset, DatasetField, QualityRun
@@ -42,7 +42,9 @@ class DatasetPublic(BaseModel):
 
     @classmethod
     def of(cls, d: Dataset) -> DatasetPublic:
-        return cls.model_validate(d, from_attributes=True)
+        shown = cls.model_validate(d, from_attributes=True)
+        # The stored reference keeps the full path for the server; callers see a file name.
+        return shown.model_copy(update={"source_ref": service.shown_source(d)})
 
 
 class FieldPublic(BaseModel):
@@ -172,11 +174,6 @@ def _dataset(session: Session, ref: str, principal: Principal, permission: str) 
     return dataset
 
 
-def _check_department(principal: Principal, department_id: int | None) -> None:
-    if not principal.can("data.manage", department_id):
-        raise PermissionDenied("不能为其他部门登记数据集", hint="选择您所在的部门")
-
-
 def _rule_public(row: Any) -> RulePublic:
     rule = Rule(row.kind, row.column, dict(row.params))
     return RulePublic(
@@ -209,7 +206,6 @@ def upload_dataset(
     department_id: Annotated[int | None, Form()] = None,
     replace: Annotated[bool, Form()] = False,
 ) -> DatasetPublic:
-    _check_department(principal, department_id)
     filename = Path(file.filename or "upload.csv").name
     with tempfile.TemporaryDirectory(dir=_upload_dir(settings)) as tmp:
         path = Path(tmp) / filename
@@ -224,6 +220,7 @@ def upload_dataset(
             department_id=department_id,
             actor=principal.name,
             replace=replace,
+            principal=principal,
         )
     return DatasetPublic.of(dataset)
 
@@ -239,9 +236,9 @@ def register_database(
     body: DatabaseSource,
     session: DbSession,
     settings: SettingsDep,
-    principal: Annotated[Principal, require("data.manage")],
+    principal: Annotated[Principal, require("data.connect")],
 ) -> DatasetPublic:
-    _check_department(principal, body.department_id)
+    """Copy a table of an allow-listed database (never the platform's own); managers only."""
     dataset = service.register_database(
         session,
         settings,
@@ -252,6 +249,7 @@ def register_database(
         department_id=body.department_id,
         actor=principal.name,
         replace=body.replace,
+        principal=principal,
     )
     return DatasetPublic.of(dataset)
 
