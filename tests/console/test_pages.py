@@ -12,7 +12,7 @@ from shuzhi.console.i18n import catalogue, translate
 from shuzhi.platform import review
 from shuzhi.platform.roles import Role
 from shuzhi.storage.db import Database
-from shuzhi.storage.models import AuditRecord, ReviewTask
+from shuzhi.storage.models import AuditRecord, ReviewTask, WorkOrder
 from tests.platform.helpers import PASSWORD, department, user
 
 
@@ -173,3 +173,60 @@ def test_a_refused_go_on_duty_from_the_console_stays_in_the_audit_log(
             )
         ).all()
     assert "refused" in outcomes
+
+
+def _row(page: str, code: str) -> str:
+    found = re.search(rf'<tr data-order="{code}">(.*?)</tr>', page, re.S)
+    assert found is not None, code
+    return found.group(1)
+
+
+def test_a_work_order_without_a_title_shows_the_opening_of_its_text(
+    settings: Settings, db: Database
+) -> None:
+    with db.session() as session:
+        dept = department(session, "cg", "城管局")
+        user(session, "clerk", (Role.VIEWER, dept.id))
+        session.add(
+            WorkOrder(code="HL-T", department_id=dept.id, title="路灯不亮", text="晚上很黑")
+        )
+        text = "A市联丰路阳光新村门口积水严重。请尽快处理"
+        session.add(WorkOrder(code="HL-N", department_id=dept.id, title="", text=text))
+    client, _ = _signed_in(settings, db, "clerk")
+
+    page = client.get("/console/workorders").text
+
+    assert "路灯不亮" in _row(page, "HL-T")
+    untitled = _row(page, "HL-N")
+    assert ">A市联丰路阳光新村门口积水严重<" in untitled
+
+
+def test_a_changed_password_leads_to_the_landing_page(settings: Settings, db: Database) -> None:
+    with db.session() as session:
+        user(session, "root", (Role.SYSTEM_ADMIN, None)).must_change_password = True
+    client, csrf = _signed_in(settings, db, "root")
+    assert translate("password.must", "zh") in client.get("/console/password").text
+    form = {"old_password": PASSWORD, "new_password": "fresh-pass-2026"}
+
+    changed = client.post(
+        "/console/password", data=form, headers={"X-CSRF-Token": csrf, "HX-Request": "true"}
+    )
+
+    assert changed.status_code == 204 and changed.headers["HX-Redirect"] == "/console/"
+    landing = client.get("/console/", follow_redirects=False)
+    assert landing.headers["location"] == "/console/dashboard"
+    assert translate("password.must", "zh") not in client.get("/console/password").text
+
+
+def test_an_unknown_console_address_gets_a_console_page(settings: Settings, db: Database) -> None:
+    client = TestClient(create_app(settings, db))
+
+    page = client.get("/console/nope", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "/console/nope" in page.text and 'href="/console/"' in page.text
+    assert '<link rel="icon" href="/console/static/favicon.svg"' in page.text
+
+    assert client.get("/console/static/favicon.svg").status_code == 200
+    api = client.get("/console/nope", headers={"Accept": "application/json"})
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+    assert client.get("/api/nope", headers={"Accept": "text/html"}).json()["error"]

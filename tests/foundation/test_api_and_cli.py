@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -68,3 +70,20 @@ def test_cli_reports_unreachable_database_without_traceback(tmp_path: Path) -> N
     assert result.returncode == 1
     assert "SHUZHI_DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _asset_urls(html: str) -> list[str]:
+    return re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", html)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_load_only_local_assets(settings: Settings, db: Database, page: str) -> None:
+    client = TestClient(create_app(settings, db))
+    response = client.get(page)
+    assert response.status_code == 200
+
+    urls = _asset_urls(response.text)
+    assert any(u.endswith(".js") for u in urls), urls
+    for url in urls:
+        assert url.startswith("/"), f"{page} loads {url} from outside the server"
+        assert client.get(url).status_code == 200, url

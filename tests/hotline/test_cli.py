@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.clirun import run_cli
+
 
 def _cli(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = {
@@ -71,3 +73,34 @@ def test_every_shared_file_runs_end_to_end(tmp_path: Path, shared_data: Path) ->
         )
         assert result.returncode == 0, result.stderr
         assert (out / "report.html").stat().st_size > 100_000  # echarts is inlined
+
+
+def test_run_names_the_unusable_rows_and_writes_chinese_sentences(
+    tmp_path: Path,
+    sample_files: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    history, sample = sample_files
+    messages = tmp_path / "messages.csv"
+    lines = sample.read_text("utf-8-sig").splitlines()
+    blank_rows = [f"M9{i:04d},U1,2026/11/10 09:00:00,,城乡建设,0" for i in range(12)]
+    messages.write_text("\n".join(lines + blank_rows) + "\n", "utf-8")
+    monkeypatch.setenv("SHUZHI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SHUZHI_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("COLUMNS", "60")
+    out = tmp_path / "out"
+
+    run = run_cli(
+        monkeypatch, capsys, "hotline", "run", str(messages), "--history", str(history),
+        "--out", str(out), "--no-store",
+    )  # fmt: skip
+
+    assert run.returncode == 0, run.stderr
+    first_blank = len(lines) + 1  # the header is line 1 of the file
+    shown = [f"第 {first_blank + i} 行：留言主题和留言详情都为空" for i in range(10)]
+    assert all(s in run.stdout for s in shown), run.stdout
+    assert f"第 {first_blank + 10} 行" not in run.stdout
+    assert "另有 2 行" in run.stdout
+    assert f"已写出工单工作簿（Excel）：{out / 'workorders.xlsx'}" in run.stdout.splitlines()
+    assert "workbook" not in run.stdout and "jsonl " not in run.stdout

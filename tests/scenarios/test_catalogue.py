@@ -14,6 +14,7 @@ import pytest
 
 from shuzhi.scenarios import FieldId, builtin_catalogue, evaluate
 from shuzhi.scenarios.definition import CheckRulesStep
+from tests.clirun import run_cli
 
 CATALOGUE = builtin_catalogue()
 
@@ -95,6 +96,20 @@ def test_cli_list_json_gives_every_scenario_with_its_field(tmp_path: Path) -> No
     items = json.loads(result.stdout)
     assert len(items) == len(CATALOGUE)
     assert all(item["field"] in {f.value for f in FieldId} for item in items)
+
+
+def test_cli_list_on_a_narrow_terminal_shows_every_id_whole(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    result = run_cli(monkeypatch, capsys, "scenarios", "list")
+    assert result.returncode == 0, result.stderr
+
+    shown = set(result.stdout.split())
+    missing = [s.id for s in CATALOGUE if s.id not in shown]
+    assert not missing, missing
+    assert "…" not in result.stdout
+    assert "审批后生效" in result.stdout and "approve_before_effect" not in result.stdout
 
 
 def test_cli_eval_all_prints_counts_per_field_and_exits_zero(tmp_path: Path) -> None:

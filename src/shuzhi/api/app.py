@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from shuzhi import __version__
 from shuzhi.api.employee_models import EmployeeModels
@@ -24,10 +25,13 @@ from shuzhi.storage.db import Database
 
 
 def create_app(settings: Settings, db: Database) -> FastAPI:
-    app = FastAPI(
+    # The docs pages load Swagger UI and ReDoc from files shipped in fastapi-offline, never from a
+    # CDN: government intranets have no internet access.
+    app = FastAPIOffline(
         title="shuzhi 数智",
         version=__version__,
         description="政务数智员工平台：OpenAI 兼容的 /v1 与管理接口 /api",
+        favicon_url="/console/static/favicon.svg",
     )
     app.state.settings = settings
     app.state.db = db

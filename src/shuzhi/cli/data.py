@@ -31,11 +31,22 @@ app = typer.Typer(help="AI 数据官：数据集登记、画像、分级、质�
 LOCAL = Principal(name="cli", roles=frozenset({(Role.SYSTEM_ADMIN.value, None)}))
 
 
-def _resolve(session: Session, cfg: Settings, target: str, *, sheet: str | None) -> Dataset:
-    """A registered dataset by name, or the file at ``target`` registered (again) under its stem."""
+FileNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--name", help="TARGET 为文件时登记用的数据集名称（小写字母、数字、下划线），默认取文件名"
+    ),
+]
+
+
+def _resolve(
+    session: Session, cfg: Settings, target: str, *, sheet: str | None, name: str | None = None
+) -> Dataset:
+    """A registered dataset by name, or the file at ``target`` registered (again) under ``name``
+    (by default its file name)."""
     path = Path(target)
     if path.is_file():
-        name = service.dataset_name(path.stem)
+        name = service.dataset_name(name or path.stem)
         return service.register_file(
             session, cfg, path, name=name, actor="cli", sheet=sheet, replace=True
         )
@@ -100,11 +111,12 @@ def list_cmd() -> None:
 def profile_cmd(
     target: Annotated[str, typer.Argument(help="文件路径或已登记的数据集名称")],
     sheet: Annotated[str | None, typer.Option(help="Excel 工作表名")] = None,
+    name: FileNameOption = None,
 ) -> None:
     """Profile a dataset: types, null rates, distinct counts, patterns, sensitive fields, grades."""
     cfg = settings()
     with database(cfg).session() as session:
-        dataset = _resolve(session, cfg, target, sheet=sheet)
+        dataset = _resolve(session, cfg, target, sheet=sheet, name=name)
         with console.status(f"正在分析 {dataset.name}（{dataset.row_count} 行）…"):
             profile = service.profile_dataset(session, dataset)
         grades = {f.name: f.proposed_grade for f in service.fields_of(session, dataset.id)}
@@ -134,11 +146,12 @@ def quality_cmd(
     target: Annotated[str, typer.Argument(help="文件路径或已登记的数据集名称")],
     sheet: Annotated[str | None, typer.Option(help="Excel 工作表名")] = None,
     rows: Annotated[int, typer.Option(help="每条规则显示的失败行数")] = 3,
+    name: FileNameOption = None,
 ) -> None:
     """Run the quality rules (proposed from the profile when there are none yet)."""
     cfg = settings()
     with database(cfg).session() as session:
-        dataset = _resolve(session, cfg, target, sheet=sheet)
+        dataset = _resolve(session, cfg, target, sheet=sheet, name=name)
         if not service.rules_of(session, dataset.id):
             with console.status("首次检查：先分析数据并生成建议规则…"):
                 service.profile_dataset(session, dataset)

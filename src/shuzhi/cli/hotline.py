@@ -14,6 +14,7 @@ from rich.table import Table
 from shuzhi.cli.common import console, database, settings
 from shuzhi.scenarios.hotline.batch import BatchResult
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
+from shuzhi.scenarios.hotline.records import ImportProblem
 from shuzhi.scenarios.hotline.service import model_store, run_batch, train_and_save
 
 app = typer.Typer(help="12345 热线数智员工：导入、派单、答复、热点", no_args_is_help=True)
@@ -41,21 +42,52 @@ def _run_with_bar(**kwargs: object) -> BatchResult:
         return run_batch(settings(), progress=report, **kwargs)  # type: ignore[arg-type]
 
 
+OUTPUT_LABELS = {
+    "workbook": "工单工作簿（Excel）",
+    "jsonl": "工单 JSON Lines 文件",
+    "report": "汇总报告（HTML）",
+}
+PROBLEMS_SHOWN = 10
+
+
 def _print_result(result: BatchResult) -> None:
-    table = Table(show_header=False, box=None)
     s = result.summary()
+    unusable = [p for p in result.imported.problems if not p.kept]
+    table = Table(show_header=False, box=None)
     table.add_row("工单", str(s["messages"]))
     table.add_row("已派单 / 待人工复核", f"{s['dispatched']} / {s['to_review']}")
-    table.add_row("无法使用的行", str(sum(1 for p in result.imported.problems if not p.kept)))
+    table.add_row("无法使用的行", str(len(unusable)))
     table.add_row("派单模型", s["model"])
     if s["evaluation"]:
         e = s["evaluation"]
         table.add_row("本批准确率 / 宏F1", f"{e['accuracy']:.3f} / {e['macro_f1']:.3f}")
-    if s["stored"]:
-        table.add_row("写入数据库", str(s["stored"]))
-    for name, path in s["outputs"].items():
-        table.add_row(name, path)
     console.print(table)
+
+    _print_unusable(unusable)
+    if s["stored"]:
+        console.print(_stored_sentence(s["stored"]), soft_wrap=True)
+    # Paths on lines of their own, never wrapped, so they can be copied.
+    for name, path in s["outputs"].items():
+        console.print(f"已写出{OUTPUT_LABELS.get(name, name)}：{path}", soft_wrap=True)
+
+
+def _stored_sentence(stored: dict[str, int]) -> str:
+    text = f"已写入数据库：新增 {stored['inserted']} 张工单"
+    if stored["skipped"]:
+        text += f"，{stored['skipped']} 张此前已导入、未重复写入"
+    return text + f"，新建 {stored['review_tasks']} 个人工复核任务。"
+
+
+def _print_unusable(problems: list[ImportProblem]) -> None:
+    """Name the rows that were left out, so the clerk can fix them in the source file."""
+    if not problems:
+        return
+    console.print(f"[yellow]以下 {len(problems)} 行无法使用，未生成工单：[/]")
+    for problem in problems[:PROBLEMS_SHOWN]:
+        console.print(f"  第 {problem.row} 行：{problem.reason}", soft_wrap=True, highlight=False)
+    if len(problems) > PROBLEMS_SHOWN:
+        rest = len(problems) - PROBLEMS_SHOWN
+        console.print(f"  …… 另有 {rest} 行，完整清单见工作簿的“问题行”工作表")
 
 
 @app.command("run")
@@ -135,4 +167,10 @@ def demo() -> None:
         taxonomy=inputs.taxonomy,
     )
     _print_result(result)
-    console.print(f"[bold green]报告：[/]{result.outputs['report']}")
+    _print_report_hint(result)
+
+
+def _print_report_hint(result: BatchResult) -> None:
+    console.print(
+        f"[bold green]用浏览器打开报告查看结果：[/]{result.outputs['report']}", soft_wrap=True
+    )

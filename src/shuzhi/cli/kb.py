@@ -12,6 +12,7 @@ from rich.table import Table
 
 from shuzhi.aigc import visible_label
 from shuzhi.cli.common import console, database, settings
+from shuzhi.errors import UserError
 from shuzhi.knowledge import Grade, KnowledgeService, Passage, SearchFilters
 from shuzhi.knowledge.evaluation import EvalReport, load_questions, score
 
@@ -157,6 +158,8 @@ def delete_cmd(
 ) -> None:
     """Delete a knowledge base with all its documents."""
     if not yes:
-        raise typer.BadParameter("删除不可恢复；确认请加 --yes")
+        raise UserError(
+            f"删除知识库 {name} 不可恢复：确认删除请加 --yes（shuzhi kb delete {name} --yes）"
+        )
     _service().delete(name)
     console.print(f"已删除知识库 {name}")

@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from shuzhi.cli.common import console, database
-from shuzhi.errors import InvalidInput
+from shuzhi.errors import InvalidInput, UserError
 from shuzhi.platform import accounts, review
 from shuzhi.platform.accounts import Actor
 from shuzhi.platform.audit import MIN_RETENTION, AuditFilter, export_csv, prune, verify_chain
@@ -66,7 +66,9 @@ def users_create(
             name, dept = _role_spec(session, spec)
             accounts.grant_role(session, _actor(), user.id, name, dept)
     # Printed once to the operator's terminal, never logged.
-    console.print(f"已创建 {username}，一次性密码：[bold]{password}[/]（首次登录须修改）")
+    console.print(
+        f"已创建 {username}，一次性密码：[bold]{password}[/]（首次登录须修改）", soft_wrap=True
+    )
 
 
 def _role_spec(session: Session, spec: str) -> tuple[str, int | None]:
@@ -129,7 +131,7 @@ def users_reset_password(username: str) -> None:
     """Give the account a new one-time password."""
     with database().session() as session:
         password = accounts.reset_password(session, _actor(), username)
-    console.print(f"{username} 的一次性密码：[bold]{password}[/]（首次登录须修改）")
+    console.print(f"{username} 的一次性密码：[bold]{password}[/]（首次登录须修改）", soft_wrap=True)
 
 
 @users_app.command("key")
@@ -216,11 +218,18 @@ def audit_prune(
 ) -> None:
     """Delete old records, leaving an anchor so the rest of the chain still verifies."""
     before = utcnow() - timedelta(days=older_than_days)
-    if not yes:
-        typer.confirm(f"删除 {before.date()} 之前的审计记录？", abort=True)
+    if not yes and not _confirmed(f"删除 {before.date()} 之前的审计记录？"):
+        raise UserError("已取消，未删除任何审计记录；不经确认直接删除请加 --yes")
     with database().session() as session:
         result = prune(session, before, actor=_actor().name)
     console.print(f"已清理 {result.pruned} 条记录；日志链仍可校验")
+
+
+def _confirmed(question: str) -> bool:
+    try:
+        return typer.confirm(question)
+    except typer.Abort:  # no terminal to answer (stdin closed) or Ctrl-C
+        return False
 
 
 # reviews -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -17,6 +18,7 @@ from shuzhi.scenarios import (
     Catalogue,
     EvalReport,
     FieldId,
+    HumanGate,
     ScenarioDef,
     evaluate,
     export_pack,
@@ -53,6 +55,32 @@ def summary(scenario: ScenarioDef) -> dict[str, Any]:
     }
 
 
+GATE_LABELS = {
+    HumanGate.NONE: "无需复核",
+    HumanGate.APPROVE_BEFORE_EFFECT: "审批后生效",
+    HumanGate.CITIZEN_CONFIRMS: "申请人确认",
+    HumanGate.SAMPLED_AFTER: "事后抽检",
+}
+
+
+def _field_table(field_id: FieldId, scenarios: list[ScenarioDef]) -> Table:
+    """One field's scenarios. The id is never cut (``run`` takes it); the other cells wrap."""
+    table = Table(
+        title=f"{FIELD_NAMES_ZH[field_id]}（{field_id.value}）：{len(scenarios)} 个",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("编号", no_wrap=True)
+    table.add_column("名称", overflow="fold")
+    table.add_column("人工把关", no_wrap=True)
+    table.add_column("用例", no_wrap=True, justify="right")
+    for s in scenarios:
+        star = "★" if s.flagship else ""
+        name = f"{star}{s.name.zh}\n[dim]{s.department} · {s.employee}[/]"
+        gate = GATE_LABELS.get(s.human_gate, s.human_gate.value)
+        table.add_row(s.id, name, gate, str(len(s.cases)))
+    return table
+
+
 @app.command("list")
 def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出整个目录")] = False,
@@ -69,14 +97,7 @@ def list_cmd(
         typer.echo(json.dumps(items, ensure_ascii=False, indent=2))
         return
     for field_id, scenarios in groups.items():
-        table = Table(title=f"{FIELD_NAMES_ZH[field_id]}（{field_id.value}）：{len(scenarios)} 个")
-        for column in ("编号", "名称", "部门", "员工", "人工把关", "用例"):
-            table.add_column(column)
-        for s in scenarios:
-            star = "★ " if s.flagship else ""
-            row = (s.id, star + s.name.zh, s.department, s.employee, s.human_gate.value)
-            table.add_row(*row, str(len(s.cases)))
-        console.print(table)
+        console.print(_field_table(field_id, scenarios))
     console.print(f"共 {sum(len(v) for v in groups.values())} 个场景")
 
 

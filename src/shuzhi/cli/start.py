@@ -15,7 +15,14 @@ import typer
 from rich.table import Table
 
 from shuzhi.cli.common import console, settings
-from shuzhi.cli.serve import HostOption, PortOption, prepare, run_server
+from shuzhi.cli.serve import (
+    HostOption,
+    PortOption,
+    ensure_port_free,
+    listen_address,
+    prepare,
+    run_server,
+)
 from shuzhi.config import Settings
 from shuzhi.storage.db import Database
 
@@ -34,11 +41,11 @@ def _employees_on_duty(db: Database) -> None:
 
 
 def _hotline_demo(cfg: Settings, db: Database) -> None:
-    from shuzhi.cli.hotline import _print_result, _run_with_bar
+    from shuzhi.cli.hotline import _print_report_hint, _print_result, _run_with_bar
     from shuzhi.scenarios.hotline.demo import demo_inputs
 
     inputs = demo_inputs(cfg)
-    console.print(f"[bold]12345 热线批量派单[/]　数据来源：{inputs.description}")
+    console.print(f"[bold]12345 热线批量派单[/]　数据来源：{inputs.description}", soft_wrap=True)
     result = _run_with_bar(
         input_path=inputs.input_path,
         history=inputs.history,
@@ -48,7 +55,7 @@ def _hotline_demo(cfg: Settings, db: Database) -> None:
         taxonomy=inputs.taxonomy,
     )
     _print_result(result)
-    console.print(f"[bold green]报告：[/]{result.outputs['report']}")
+    _print_report_hint(result)
 
 
 def start(
@@ -59,6 +66,9 @@ def start(
 ) -> None:
     """Set up everything on the embedded defaults, run the hotline job, then serve."""
     cfg = settings()
+    if serve:
+        # Checked first: the hotline job takes a while, and the server is what fails at the end.
+        ensure_port_free(*listen_address(cfg, host, port))
     db = prepare(cfg)
     _employees_on_duty(db)
     if demo:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shuzhi.errors import ShuzhiError
 
@@ -23,7 +24,7 @@ def mount(app: FastAPI) -> None:
         hotline_pages,
         platform_pages,
     )
-    from shuzhi.console.web import HERE, console_error_handler
+    from shuzhi.console.web import HERE, console_error_handler, console_not_found_handler
     from shuzhi.gateway.keys import secret_key
     from shuzhi.platform.oidc import OIDCSettings, client_from_env
 
@@ -38,3 +39,5 @@ def mount(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
     fallback = app.exception_handlers[ShuzhiError]
     app.add_exception_handler(ShuzhiError, console_error_handler(fallback))
+    http_fallback = app.exception_handlers[StarletteHTTPException]
+    app.add_exception_handler(StarletteHTTPException, console_not_found_handler(http_fallback))

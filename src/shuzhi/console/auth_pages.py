@@ -150,4 +150,5 @@ def change_password(
         accounts.change_own_password(session, user, old_password, new_password, client_ip(request))
     except ShuzhiError as exc:
         return render(request, "_message.html", {"error": exc.message}, status=exc.status_code)
-    return render(request, "_message.html", {"ok": "password.done"})
+    # Done: leave the page (and its "change your password first" warning) for the landing page.
+    return redirect("/console/", request)

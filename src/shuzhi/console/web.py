@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,11 +15,12 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shuzhi.aigc import visible_label
 from shuzhi.api.deps import DbSession, get_principal, login_session, record_security_event
 from shuzhi.console.i18n import DEFAULT, LANGUAGES, translate
-from shuzhi.errors import PermissionDenied, ShuzhiError, Unauthenticated
+from shuzhi.errors import NotFound, PermissionDenied, ShuzhiError, Unauthenticated
 from shuzhi.platform.identity import Principal
 from shuzhi.platform.permissions import roles_for
 from shuzhi.platform.roles import ROLE_LABELS_ZH, Role
@@ -77,6 +79,18 @@ def label(group: str, value: object, lang: str) -> str:
     return str(value) if text == key else text
 
 
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+
+
+def excerpt(text: str | None, limit: int = 40) -> str:
+    """The opening sentence of ``text``, at most ``limit`` characters.
+
+    Stands in for the title of a work order whose source file had no title column (the
+    generated sample, many exports): the table would otherwise show an empty cell."""
+    first = _SENTENCE_END.split((text or "").strip(), maxsplit=1)[0].strip()
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
 def json_text(value: object) -> str:
     """Compact JSON with Chinese left readable (Jinja's ``tojson`` escapes it)."""
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
@@ -84,6 +98,7 @@ def json_text(value: object) -> str:
 
 templates.env.filters["local_time"] = local_time
 templates.env.filters["json_text"] = json_text
+templates.env.filters["excerpt"] = excerpt
 templates.env.globals["visible_label"] = visible_label
 
 
@@ -158,5 +173,26 @@ def console_error_handler(
         if request.headers.get("hx-request"):
             return render(request, "_error.html", {"error": exc}, status=exc.status_code)
         return render(request, "error.html", {"error": exc}, status=exc.status_code)
+
+    return handle
+
+
+def console_not_found_handler(
+    fallback: Callable[[Request, Exception], Any],
+) -> Callable[[Request, Exception], Any]:
+    """An unknown console address opened in a browser gets a console page, not a JSON body."""
+
+    async def handle(request: Request, exc: Exception) -> Any:
+        wants_page = "text/html" in request.headers.get("accept", "") or request.headers.get(
+            "hx-request"
+        )
+        is_404 = isinstance(exc, StarletteHTTPException) and exc.status_code == 404
+        if not (request.url.path.startswith("/console") and is_404 and wants_page):
+            return await fallback(request, exc)
+        error = NotFound(
+            f"控制台没有这个地址：{request.url.path}", hint="请检查地址，或返回控制台首页"
+        )
+        template = "_error.html" if request.headers.get("hx-request") else "error.html"
+        return render(request, template, {"error": error}, status=404)
 
     return handle
