@@ -1,7 +1,8 @@
 """``shuzhi start``: the README's first command — the whole platform, working, on one machine.
 
 1. the database (SQLite in the data directory unless configured) and the first administrator;
-2. the shipped digital employees, each going on duty only if its scenarios' evaluation passes;
+2. the shipped digital employees, each going on duty only if its scenarios' evaluation passes,
+   and the knowledge bases they name (filled from the shared law corpus when it is present);
 3. the main job: the 12345 hotline batch on the shared public data when it is beside the checkout,
    otherwise on a sample the project generates, with its workbook, JSON Lines and HTML report;
 4. the HTTP API and the console.
@@ -40,6 +41,23 @@ def _employees_on_duty(db: Database) -> None:
     console.print(table)
 
 
+def _employee_knowledge(cfg: Settings, db: Database) -> None:
+    """The knowledge bases the shipped employees name, filled from the shared law corpus."""
+    from shuzhi.employees import service
+    from shuzhi.knowledge import KnowledgeService
+    from shuzhi.scenarios.hotline.demo import shared_data_dir
+
+    shared = shared_data_dir()
+    laws = shared / "laws" if shared is not None and (shared / "laws").is_dir() else None
+    for seeded in service.seed_knowledge(KnowledgeService(db, cfg), laws):
+        source = (
+            f"导入法规 {seeded.imported} 部"
+            if seeded.imported
+            else "暂无文件，可用 shuzhi kb import 导入"
+        )
+        console.print(f"已建知识库“{seeded.name}”（密级 {seeded.grade}）：{source}", soft_wrap=True)
+
+
 def _hotline_demo(cfg: Settings, db: Database) -> None:
     from shuzhi.cli.hotline import _print_report_hint, _print_result, _run_with_bar
     from shuzhi.scenarios.hotline.demo import demo_inputs
@@ -71,6 +89,7 @@ def start(
         ensure_port_free(*listen_address(cfg, host, port))
     db = prepare(cfg)
     _employees_on_duty(db)
+    _employee_knowledge(cfg, db)
     if demo:
         _hotline_demo(cfg, db)
     if serve:

@@ -8,6 +8,7 @@ on duty.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -281,6 +282,35 @@ def _gate_message(slug: str, report: EvalReport) -> str:
         f"员工 {slug} 的场景评测未全部通过（{report.cases_passed}/{report.cases_total}），"
         f"不能上岗。未通过：{listed}"
     )
+
+
+@dataclass
+class Seeded:
+    """A knowledge base ``seed_knowledge`` made, and how many law files went into it."""
+
+    name: str
+    grade: str
+    imported: int
+
+
+def seed_knowledge(knowledge: Any, laws_dir: Path | None) -> list[Seeded]:
+    """Create the knowledge bases the shipped employees name (``data/knowledge_seeds.yaml``) when
+    they are missing, and fill them from the law corpus at ``laws_dir`` when it is given."""
+    text = (
+        resources.files("shuzhi.employees").joinpath("data/knowledge_seeds.yaml").read_text("utf-8")
+    )
+    seeds: dict[str, dict[str, Any]] = yaml.safe_load(text) or {}
+    existing = {kb.name for kb, _, _ in knowledge.list_bases()}
+    made = []
+    for name, seed in seeds.items():
+        if name in existing:
+            continue
+        knowledge.create(name, grade=seed["grade"], description=seed.get("description", ""))
+        paths = [laws_dir / p for p in seed.get("laws", [])] if laws_dir else []
+        present = [p for p in paths if p.is_file()]
+        report = knowledge.import_paths(name, present) if present else None
+        made.append(Seeded(name, seed["grade"], report.added if report else 0))
+    return made
 
 
 def install_builtin(session: Session, actor: str = "system") -> list[Employee]:
