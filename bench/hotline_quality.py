@@ -1,11 +1,15 @@
 """Quality of the hotline employee on the shared real data (../shared/data/hotline).
 
     .venv/bin/python bench/hotline_quality.py dispatch   # 5-fold CV of the dispatch classifier
+    .venv/bin/python bench/hotline_quality.py confidence # review rate and calibration, same folds
     .venv/bin/python bench/hotline_quality.py replies    # reply check over the real replies
 
 ``dispatch`` deduplicates messages_labelled.csv by text (see classifier.deduplicate) and runs
-stratified 5-fold cross-validation of the shipped pipeline. ``replies`` runs the reply quality
-check over messages_with_replies.xlsx and prints the flag counts with a few examples of each.
+stratified 5-fold cross-validation of the shipped pipeline. ``confidence`` trains the shipped
+classifier (temperature included, fitted inside each training fold) on the same folds and reports
+how many held-out messages would go to human review at a threshold and how often the
+auto-dispatched ones are right, plus the expected calibration error. ``replies`` runs the reply
+quality check over messages_with_replies.xlsx and prints the flag counts with a few examples.
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from shuzhi.scenarios.hotline.classifier import cross_validate
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from shuzhi.scenarios.hotline.classifier import cross_validate, deduplicate, train
+from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
 from shuzhi.scenarios.hotline.importing import import_file
 from shuzhi.scenarios.hotline.reply import check_reply
 from shuzhi.scenarios.hotline.rules import load_rules
@@ -36,6 +44,36 @@ def dispatch() -> None:
     for name, f1 in sorted(scores.per_class_f1.items(), key=lambda kv: kv[1]):
         print(f"  {name:10s} F1 {f1:.4f}")
     print(f"{time.perf_counter() - start:.0f} s; load average {os.getloadavg()}")
+
+
+def confidence() -> None:
+    texts, labels = load_history(DATA / "messages_labelled.csv")
+    x, y_list = deduplicate(texts, labels)
+    y = np.array(y_list)
+    conf, right = np.zeros(len(y)), np.zeros(len(y), dtype=bool)
+    splitter = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    for train_idx, test_idx in splitter.split(x, y):
+        classifier = train([x[i] for i in train_idx], list(y[train_idx]))
+        top = [t[0] for t in classifier.top([x[i] for i in test_idx], k=1)]
+        conf[test_idx] = [p for _, p in top]
+        right[test_idx] = [c == y[i] for (c, _), i in zip(top, test_idx, strict=True)]
+    for threshold in (0.5, DEFAULT_THRESHOLD, 0.7, 0.8):
+        auto = conf >= threshold
+        print(
+            f"threshold {threshold}: review {1 - auto.mean():.1%}, "
+            f"auto-dispatched right {right[auto].mean():.4f}"
+        )
+    edges = np.linspace(0, 1, 11)
+    bins = np.clip(np.digitize(conf, edges[1:-1]), 0, 9)
+    ece = sum(
+        abs(right[bins == b].mean() - conf[bins == b].mean()) * (bins == b).mean()
+        for b in range(10)
+        if (bins == b).any()
+    )
+    print(f"mean confidence {conf.mean():.4f}, accuracy {right.mean():.4f}, ECE {ece:.4f}")
+    start = time.process_time()
+    train(texts, labels)
+    print(f"training on all {len(texts)} messages: {time.process_time() - start:.1f} s CPU")
 
 
 def replies() -> None:
@@ -68,4 +106,5 @@ def replies() -> None:
 
 
 if __name__ == "__main__":
-    {"dispatch": dispatch, "replies": replies}[sys.argv[1] if len(sys.argv) > 1 else "dispatch"]()
+    commands = {"dispatch": dispatch, "confidence": confidence, "replies": replies}
+    commands[sys.argv[1] if len(sys.argv) > 1 else "dispatch"]()

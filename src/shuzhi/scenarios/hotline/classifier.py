@@ -1,12 +1,16 @@
 """The dispatch classifier: learned offline from the department's own labelled work orders.
 
 Features are character unigrams and bigrams, TF-IDF with sublinear term frequency; the model is
-a linear SVM, calibrated (sigmoid, 3-fold) so its probabilities can serve as the dispatch
-confidence. On the shared labelled file this beat character 1–3-grams, rjieba word n-grams, their
-union, title weighting, logistic regression and complement naive Bayes (docs/benchmarks/hotline.md).
+one linear SVM trained on the whole history. Its decision values become the dispatch confidence
+through a softmax whose temperature is fitted on out-of-fold decision values (3-fold, within the
+deduplicated training data, Platt's softened targets), so the calibration never changes which
+category wins. On the shared labelled file this beat character 1–4-grams, rjieba word n-grams,
+their union, a head-of-text block, logistic regression, NB-SVM, complement naive Bayes and a
+stacked ensemble (docs/benchmarks/hotline.md).
 
-Trained models are versioned on disk with a manifest (version, time, classes, sample count,
-cross-validation scores) so a dispatch can always name the model it used.
+Trained models are versioned on disk with a manifest (format, version, time, classes, sample
+count, temperature, cross-validation scores) so a dispatch can always name the model it used.
+Format 1 (a sigmoid-calibrated SVM, before 2026-12-04) still loads and predicts as it did.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from typing import Any
 import joblib
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.calibration import CalibratedClassifierCV
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.model_selection import StratifiedKFold
@@ -37,6 +43,10 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
+# Format of a saved model. 1: sigmoid-calibrated SVM (probabilities from the pipeline).
+# 2: plain SVM + softmax temperature in the manifest.
+FORMAT = 2
+CALIBRATION_FOLDS = 3
 _NORMAL = re.compile(r"\s+")
 Progress = Callable[[int, int], None]
 
@@ -56,8 +66,9 @@ def normalise(text: str) -> str:
     return _LATIN.sub("a", _DIGITS.sub("0", text))
 
 
-def build_pipeline(calibrated: bool = True) -> Pipeline:
-    """Features and model. ``calibrated`` wraps the SVM so it yields probabilities.
+def build_pipeline() -> Pipeline:
+    """Features and model; the model's decision values are turned into probabilities by
+    ``DispatchClassifier`` with the temperature from ``fit_temperature``.
 
     Classes are weighted by inverse frequency: dispatch quality is judged by macro-F1, and the
     small classes (交通运输) otherwise lose their border cases to the sink class (城乡建设)."""
@@ -66,9 +77,52 @@ def build_pipeline(calibrated: bool = True) -> Pipeline:
             analyzer="char", ngram_range=(1, 2), sublinear_tf=True, preprocessor=normalise
         ),
     )
-    svm = LinearSVC(C=3.0, class_weight="balanced")
-    model = CalibratedClassifierCV(svm, method="sigmoid", cv=3) if calibrated else svm
-    return Pipeline([("features", features), ("model", model)])
+    svm = LinearSVC(C=3.0, class_weight="balanced", random_state=0)
+    return Pipeline([("features", features), ("model", svm)])
+
+
+def fit_temperature(features: Any, labels: Sequence[str], model: Any, *, seed: int = 0) -> float:
+    """The softmax temperature that makes the SVM's decision values honest probabilities.
+
+    ``features`` are the rows of the deduplicated history (already vectorised, as the sigmoid
+    calibration before it did) and ``model`` an unfitted SVM. Fitted (minimum log-loss) on
+    out-of-fold decision values: a model never scores texts it was trained on, which would make
+    it look far surer than it is on new messages. As in Platt scaling, the targets are softened
+    to (n+1)/(n+2) for a class of n samples, so a history that happens to be perfectly separable
+    (a few templates) does not drive the temperature to zero and every confidence to 1."""
+    y = np.array(labels)
+    classes, counts = np.unique(y, return_counts=True)
+    folds = min(CALIBRATION_FOLDS, int(counts.min()))
+    decisions = np.zeros((len(y), len(classes)))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train_idx, test_idx in splitter.split(np.zeros(len(y)), y):
+        fitted = clone(model).fit(features[train_idx], y[train_idx])
+        decisions[test_idx] = _decision(fitted, features[test_idx], len(classes))
+    targets = _soft_targets(np.searchsorted(classes, y), counts)
+
+    def log_loss(log_t: float) -> float:
+        scaled = log_softmax(decisions / np.exp(log_t), axis=1)
+        return float(-(targets * scaled).sum(axis=1).mean())
+
+    best = minimize_scalar(log_loss, bounds=(-7.0, 4.0), method="bounded")
+    return float(np.exp(best.x))
+
+
+def _soft_targets(truth: NDArray[np.intp], counts: NDArray[np.intp]) -> NDArray[np.float64]:
+    """Platt's out-of-sample targets: (n+1)/(n+2) for the true class, the rest shared."""
+    n_classes = len(counts)
+    right = (counts[truth] + 1) / (counts[truth] + 2)
+    targets = np.repeat(((1 - right) / (n_classes - 1))[:, None], n_classes, axis=1)
+    targets[np.arange(len(truth)), truth] = right
+    return targets
+
+
+def _decision(model: Any, rows: Any, n_classes: int) -> NDArray[np.float64]:
+    """Decision values as one column per class (a two-class SVM gives one signed column)."""
+    values: NDArray[np.float64] = model.decision_function(rows)
+    if n_classes == 2:
+        values = np.column_stack([-values, values]) / 2
+    return values
 
 
 def training_text(title: str, text: str) -> str:
@@ -85,9 +139,12 @@ class Manifest:
     classes: list[str]
     n_samples: int
     features: str = "char 1-2 TF-IDF (sublinear), digits and Latin letters folded"
-    estimator: str = "LinearSVC(C=3, balanced classes), sigmoid-calibrated (3-fold)"
+    estimator: str = "LinearSVC(C=3, balanced classes), softmax with a 3-fold fitted temperature"
     cv: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    # Manifests written before formats were recorded are format 1.
+    format: int = 1
+    temperature: float | None = None
 
     @property
     def name(self) -> str:
@@ -104,7 +161,12 @@ class DispatchClassifier:
         return [str(c) for c in self.pipeline.classes_]
 
     def predict_proba(self, texts: Sequence[str]) -> NDArray[np.float64]:
-        probs: NDArray[np.float64] = self.pipeline.predict_proba(list(texts))
+        """Probabilities per class (columns in the order of ``classes``)."""
+        if self.manifest.format == 1:  # a sigmoid-calibrated pipeline gives them itself
+            old: NDArray[np.float64] = self.pipeline.predict_proba(list(texts))
+            return old
+        decisions = _decision(self.pipeline, list(texts), len(self.classes))
+        probs: NDArray[np.float64] = softmax(decisions / (self.manifest.temperature or 1.0), axis=1)
         return probs
 
     def top(self, texts: Sequence[str], k: int = 3) -> list[list[tuple[str, float]]]:
@@ -135,15 +197,23 @@ def _check_training_set(texts: Sequence[str], labels: Sequence[str]) -> None:
 def train(texts: Sequence[str], labels: Sequence[str], *, source: str = "") -> DispatchClassifier:
     """Fit a classifier on labelled texts. The version is set when it is saved."""
     _check_training_set(texts, labels)
+    texts, labels = list(texts), list(labels)
     pipeline = build_pipeline()
-    pipeline.fit(list(texts), list(labels))
+    features, model = pipeline.named_steps["features"], pipeline.named_steps["model"]
+    matrix = features.fit_transform(texts)
+    unique = unique_indices(texts)
+    temperature = fit_temperature(matrix[unique], [labels[i] for i in unique], model)
+    model.fit(matrix, labels)
     manifest = Manifest(
         version=0,
         trained_at=utcnow().isoformat(timespec="seconds"),
         classes=[str(c) for c in pipeline.classes_],
         n_samples=len(texts),
         source=source,
+        format=FORMAT,
+        temperature=temperature,
     )
+    log.info("trained dispatch classifier (%d samples, temperature %.3f)", len(texts), temperature)
     return DispatchClassifier(pipeline, manifest)
 
 
@@ -154,15 +224,22 @@ def deduplicate(texts: Sequence[str], labels: Sequence[str]) -> tuple[list[str],
     fold would inflate the score. The key is the text's last 80 characters, which a joined
     title does not change.
     """
+    if len(texts) != len(labels):
+        raise InvalidInput("训练文本与标签数量不一致")
+    kept = unique_indices(texts)
+    return [texts[i] for i in kept], [labels[i] for i in kept]
+
+
+def unique_indices(texts: Sequence[str]) -> list[int]:
+    """Positions of the first copy of each message (the key of ``deduplicate``)."""
     seen: set[str] = set()
-    kept_texts, kept_labels = [], []
-    for text, label in zip(texts, labels, strict=True):
+    kept = []
+    for i, text in enumerate(texts):
         key = _NORMAL.sub("", text)[-80:]
         if key not in seen:
             seen.add(key)
-            kept_texts.append(text)
-            kept_labels.append(label)
-    return kept_texts, kept_labels
+            kept.append(i)
+    return kept
 
 
 @dataclass
@@ -265,5 +342,11 @@ class ModelStore:
         chosen = version if version is not None else versions[-1]
         if chosen not in versions:
             raise NotFound(f"没有派单模型版本 v{chosen}，已有：{versions}")
+        manifest = self.manifest(chosen)
+        if manifest.format > FORMAT:
+            raise InvalidInput(
+                f"派单模型 v{chosen} 的格式（{manifest.format}）比本程序支持的（{FORMAT}）新",
+                hint="升级 shuzhi，或运行 `shuzhi hotline train 历史工单.csv` 重新训练",
+            )
         pipeline = joblib.load(self.root / f"v{chosen}" / MODEL_FILE)
-        return DispatchClassifier(pipeline, self.manifest(chosen))
+        return DispatchClassifier(pipeline, manifest)
