@@ -74,6 +74,10 @@ def import_cmd(
     )
     for failure in report.failed:
         console.print(f"[red]失败[/] {failure.path}：{failure.message}", highlight=False)
+    if report.seen == 0:
+        console.print("[yellow]没有找到可导入的文件[/]（支持 md、txt、html、docx、pdf、xlsx、csv）")
+    if report.failed or report.seen == 0:
+        raise typer.Exit(1)  # a script running the import must see that something went wrong
 
 
 def _print_passages(passages: list[Passage]) -> None:
