@@ -133,3 +133,16 @@ def scripted_model() -> Iterator[ScriptedModelServer]:
     """A scripted OpenAI-compatible server on a free local port (see shuzhi.gateway.testing)."""
     with ScriptedModelServer() as server:
         yield server
+
+
+@pytest.fixture
+def env(settings: Settings, db: Database) -> dict[str, str]:
+    """Environment for running the ``shuzhi`` command on this test's database (``db`` empties a
+    shared PostgreSQL first)."""
+    return {
+        "SHUZHI_DATABASE_URL": settings.effective_database_url,
+        "SHUZHI_DATA_DIR": str(settings.data_dir),
+        "SHUZHI_SECRET_KEY": "test-secret",
+        "SHUZHI_CONFIG": str(settings.data_dir / "none.toml"),
+        "COLUMNS": "200",
+    }

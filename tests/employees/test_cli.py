@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -20,18 +19,6 @@ from shuzhi.storage.db import Database
 from shuzhi.storage.models import AuditRecord, Conversation
 
 from .surfaces import QUESTION, SOCIAL, add_model, definition_yaml, seed, write
-
-
-@pytest.fixture
-def env(settings: Settings, db: Database) -> dict[str, str]:
-    """The command's environment, on an empty database (``db`` empties a shared PostgreSQL)."""
-    return {
-        "SHUZHI_DATABASE_URL": settings.effective_database_url,
-        "SHUZHI_DATA_DIR": str(settings.data_dir),
-        "SHUZHI_SECRET_KEY": "test-secret",
-        "SHUZHI_CONFIG": str(settings.data_dir / "none.toml"),
-        "COLUMNS": "200",
-    }
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> str:

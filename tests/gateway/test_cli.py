@@ -6,26 +6,11 @@ import os
 import subprocess
 import sys
 
-import pytest
 from typer.testing import CliRunner
 
 from shuzhi.cli.models import app
-from shuzhi.config import Settings
 from shuzhi.errors import Conflict, InvalidInput
 from shuzhi.gateway.testing import Reply, ScriptedModelServer
-from shuzhi.storage.db import Database
-
-
-@pytest.fixture
-def env(settings: Settings, db: Database) -> dict[str, str]:
-    """The commands' settings, on a database emptied for the test (``db`` truncates PostgreSQL)."""
-    return {
-        "SHUZHI_DATABASE_URL": settings.effective_database_url,
-        "SHUZHI_DATA_DIR": str(settings.data_dir),
-        "SHUZHI_SECRET_KEY": "test-secret",
-        "SHUZHI_CONFIG": str(settings.data_dir / "none.toml"),
-        "COLUMNS": "200",
-    }
 
 
 def test_add_alias_list_test_chat_and_usage(
