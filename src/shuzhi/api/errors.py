@@ -98,9 +98,18 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_body("invalid_request_error", "conflict", message), status_code=409)
 
 
-async def _overflow_error(_request: Request, _exc: Exception) -> JSONResponse:
+async def _overflow_error(_request: Request, exc: Exception) -> JSONResponse:
     message = "数值超出范围；编号和数量请填写合理的正整数"
+    if _nul_refused(exc):
+        message = "文字中含有 NUL 等控制字符；请删去不可见字符后重试"
     return JSONResponse(_body("invalid_request_error", "invalid_input", message), status_code=422)
+
+
+def _nul_refused(exc: Exception) -> bool:
+    # The request models refuse control characters in what they take; this is the last line for
+    # a value that reached PostgreSQL another way (a lookup by a path or query parameter, say).
+    reason = str(getattr(exc, "orig", exc))
+    return "NUL" in reason or "\\u0000" in reason
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from rich.console import Console
 
@@ -10,6 +11,7 @@ from shuzhi.config import Settings, load_settings
 from shuzhi.storage.db import Database
 from shuzhi.storage.setup import connect as connect_database
 from shuzhi.storage.setup import open_database
+from shuzhi.validation import check_name
 
 console = Console()
 # Errors are one line each: never wrapped at the terminal's width.
@@ -34,3 +36,12 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+def printable(field: str, *, multiline: bool = False) -> Callable[[str | None], str | None]:
+    """A typer callback that refuses an argument holding control characters, naming ``field``."""
+
+    def check(value: str | None) -> str | None:
+        return None if value is None else check_name(value, field, multiline=multiline)
+
+    return check

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from shuzhi.cli.common import console, database, settings
+from shuzhi.cli.common import console, database, printable, settings
 from shuzhi.config import Settings
 from shuzhi.dataofficer import service
 from shuzhi.dataofficer.model import drafters
@@ -61,8 +61,11 @@ def _resolve(
 @app.command("register")
 def register_cmd(
     file: Annotated[Path, typer.Argument(help="CSV（UTF-8/GBK）或 xlsx 文件")],
-    name: Annotated[str | None, typer.Option(help="数据集名称（小写字母、数字、下划线）")] = None,
-    title: Annotated[str, typer.Option(help="中文标题")] = "",
+    name: Annotated[
+        str | None,
+        typer.Option(help="数据集名称（小写字母、数字、下划线）", callback=printable("数据集名称")),
+    ] = None,
+    title: Annotated[str, typer.Option(help="中文标题", callback=printable("标题"))] = "",
     sheet: Annotated[str | None, typer.Option(help="Excel 工作表名")] = None,
     replace: Annotated[bool, typer.Option(help="同名数据集已存在时替换")] = False,
 ) -> None:
@@ -81,8 +84,10 @@ def register_cmd(
 @app.command("register-db")
 def register_db_cmd(
     url: Annotated[str, typer.Argument(help="sqlite:///路径 或 postgresql+psycopg://...")],
-    table: Annotated[str, typer.Argument(help="表名")],
-    name: Annotated[str | None, typer.Option(help="数据集名称")] = None,
+    table: Annotated[str, typer.Argument(help="表名", callback=printable("表名"))],
+    name: Annotated[
+        str | None, typer.Option(help="数据集名称", callback=printable("数据集名称"))
+    ] = None,
     replace: Annotated[bool, typer.Option(help="同名数据集已存在时替换")] = False,
 ) -> None:
     """Register a table of a database (read-only) as a dataset."""

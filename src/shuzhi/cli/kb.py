@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shuzhi.aigc import visible_label
-from shuzhi.cli.common import console, database, settings
+from shuzhi.cli.common import console, database, printable, settings
 from shuzhi.errors import UserError
 from shuzhi.knowledge import Grade, KnowledgeService, Passage, SearchFilters
 from shuzhi.knowledge.evaluation import EvalReport, load_questions, score
@@ -26,12 +26,14 @@ def _service() -> KnowledgeService:
 
 @app.command("create")
 def create_cmd(
-    name: str,
+    name: Annotated[str, typer.Argument(callback=printable("知识库名称"))],
     grade: Annotated[Grade, typer.Option(help="密级：public / internal / restricted")] = (
         Grade.INTERNAL
     ),
     department_id: Annotated[int | None, typer.Option(help="所属部门编号")] = None,
-    description: Annotated[str, typer.Option(help="说明")] = "",
+    description: Annotated[
+        str, typer.Option(help="说明", callback=printable("说明", multiline=True))
+    ] = "",
 ) -> None:
     """Create a knowledge base."""
     kb = _service().create(name, department_id=department_id, grade=grade, description=description)

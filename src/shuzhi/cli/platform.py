@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from shuzhi.cli.common import console, database
+from shuzhi.cli.common import console, database, printable
 from shuzhi.errors import InvalidInput, UserError
 from shuzhi.platform import accounts, review
 from shuzhi.platform.accounts import Actor
@@ -55,8 +55,10 @@ def users_list() -> None:
 
 @users_app.command("create")
 def users_create(
-    username: str,
-    display_name: Annotated[str, typer.Option("--name", help="姓名")] = "",
+    username: Annotated[str, typer.Argument(callback=printable("用户名"))],
+    display_name: Annotated[
+        str, typer.Option("--name", help="姓名", callback=printable("姓名"))
+    ] = "",
     role: Annotated[list[str] | None, typer.Option(help="角色，可写 reviewer@部门编码")] = None,
 ) -> None:
     """Create an account and print its one-time password."""
@@ -136,7 +138,7 @@ def users_reset_password(username: str) -> None:
 
 @users_app.command("key")
 def users_key(
-    name: str,
+    name: Annotated[str, typer.Argument(callback=printable("密钥名称"))],
     user: Annotated[str | None, typer.Option(help="密钥归属的用户名（代表该用户）")] = None,
     role: Annotated[list[str] | None, typer.Option(help="系统密钥的业务角色")] = None,
     department: Annotated[str | None, typer.Option(help="系统密钥所属部门编码")] = None,
@@ -164,7 +166,10 @@ def departments_list() -> None:
 
 
 @departments_app.command("create")
-def departments_create(code: str, name: str) -> None:
+def departments_create(
+    code: Annotated[str, typer.Argument(callback=printable("部门编码"))],
+    name: Annotated[str, typer.Argument(callback=printable("部门名称"))],
+) -> None:
     """Create a department (委办局)."""
     with database().session() as session:
         dept = accounts.create_department(session, _actor(), code, name)

@@ -22,6 +22,7 @@ from shuzhi.errors import NotFound
 from shuzhi.gateway import Caller
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.models import CatalogueEntry, Dataset, DatasetField, QualityRun
+from shuzhi.validation import Name, Text
 
 router = APIRouter(prefix="/api/data", tags=["data officer"])
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -65,16 +66,16 @@ class FieldPublic(BaseModel):
 
 class DatabaseSource(BaseModel):
     url: str = Field(description="sqlite:///路径 或 postgresql+psycopg://用户@主机/库（只读读取）")
-    table: str
-    name: str | None = None
-    title: str = ""
+    table: Name
+    name: Name | None = None
+    title: Name = ""
     department_id: int | None = None
     replace: bool = False
 
 
 class GradeDecision(BaseModel):
     grades: dict[str, str] | None = Field(default=None, description="要改动的列 → 分级")
-    reason: str = ""
+    reason: Text = ""
 
 
 class RuleCreate(BaseModel):
@@ -114,7 +115,7 @@ class RunPublic(BaseModel):
 
 class CatalogueDecision(BaseModel):
     edits: dict[str, Any] | None = None
-    reason: str = ""
+    reason: Text = ""
 
 
 class CataloguePublic(BaseModel):
@@ -136,7 +137,7 @@ class CataloguePublic(BaseModel):
 
 
 class Question(BaseModel):
-    question: str = Field(min_length=1, max_length=500)
+    question: Text = Field(min_length=1, max_length=500)
     max_rows: int = Field(default=200, ge=1, le=1000)
 
 
@@ -153,8 +154,8 @@ class AnswerPublic(BaseModel):
 
 
 class TemplateCreate(BaseModel):
-    question: str = Field(min_length=2, max_length=500)
-    sql: str = Field(min_length=6)
+    question: Text = Field(min_length=2, max_length=500)
+    sql: Text = Field(min_length=6)
 
 
 class TemplatePublic(BaseModel):
@@ -201,8 +202,8 @@ def upload_dataset(
     settings: SettingsDep,
     principal: Annotated[Principal, require("data.manage")],
     file: Annotated[UploadFile, File(description="CSV（UTF-8/GBK）或 xlsx")],
-    name: Annotated[str | None, Form()] = None,
-    title: Annotated[str, Form()] = "",
+    name: Annotated[Name | None, Form()] = None,
+    title: Annotated[Name, Form()] = "",
     department_id: Annotated[int | None, Form()] = None,
     replace: Annotated[bool, Form()] = False,
 ) -> DatasetPublic:

@@ -18,6 +18,7 @@ from shuzhi.knowledge import readable_grades as knowledge_grades
 from shuzhi.platform.audit import audit
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.models import KnowledgeBase
+from shuzhi.validation import Name, Text
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge"])
 
@@ -58,10 +59,10 @@ def readable_bases(request: Request, principal: Principal) -> list[tuple[Knowled
 
 
 class KbCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=128)
+    name: Name = Field(min_length=1, max_length=128)
     grade: Grade = Grade.INTERNAL
     department_id: int | None = None
-    description: str = ""
+    description: Text = ""
 
 
 class KbPublic(BaseModel):
@@ -129,7 +130,7 @@ class ImportPublic(BaseModel):
 
 
 class AskRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=2000)
+    question: Text = Field(min_length=1, max_length=2000)
     citation_required: bool = True
     use_model: bool = True
     k: int = Field(default=5, ge=1, le=20)

@@ -28,6 +28,7 @@ from shuzhi.gateway.registry import (
 from shuzhi.gateway.usage import GROUPS, summarize_usage
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.models import ModelAlias, ModelEndpoint
+from shuzhi.validation import Text
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -84,7 +85,7 @@ class AliasPublic(BaseModel):
 class AliasBody(BaseModel):
     endpoints: list[str] = Field(min_length=1, description="按顺序尝试的模型服务名称")
     kind: str = "chat"
-    description: str = ""
+    description: Text = ""
     is_default: bool = False
 
 

@@ -33,6 +33,7 @@ from shuzhi.platform.identity import Principal, principal_for_user
 from shuzhi.platform.metrics import PlatformCollector, dashboard
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import ApiKey, AuditRecord, Conversation, Department, ReviewTask, User
+from shuzhi.validation import Name, Text
 
 router = APIRouter(prefix="/api", tags=["platform"])
 metrics_router = APIRouter(tags=["platform"])
@@ -46,7 +47,7 @@ def _actor(request: Request, principal: Principal) -> Actor:
 
 
 class LoginRequest(BaseModel):
-    username: str = Field(min_length=1, max_length=128)
+    username: Name = Field(min_length=1, max_length=128)
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -130,8 +131,8 @@ def change_password(
 
 
 class DepartmentCreate(BaseModel):
-    code: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
+    code: Name = Field(min_length=1, max_length=64)
+    name: Name = Field(min_length=1, max_length=200)
     parent_id: int | None = None
 
 
@@ -168,8 +169,8 @@ def create_department(
 
 
 class UserCreate(BaseModel):
-    username: str = Field(min_length=1, max_length=128)
-    display_name: str = ""
+    username: Name = Field(min_length=1, max_length=128)
+    display_name: Name = ""
 
 
 class UserPublic(BaseModel):
@@ -293,7 +294,7 @@ def change_role(
 
 
 class KeyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     user_id: int | None = None
     department_id: int | None = None
     roles: list[str] = Field(default_factory=list)
@@ -514,7 +515,7 @@ def get_review(
 
 class Decision(BaseModel):
     action: str = Field(description="accept | edit | reject")
-    reason: str = ""
+    reason: Text = ""
     edited: dict[str, Any] | None = None
 
 
