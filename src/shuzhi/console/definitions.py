@@ -23,7 +23,7 @@ from shuzhi.employees.definition import EmployeeDefinition
 from shuzhi.errors import InvalidInput
 from shuzhi.platform.identity import Principal
 from shuzhi.scenarios.loader import line_of, parse_yaml
-from shuzhi.storage.models import Department, Employee, KnowledgeBase
+from shuzhi.storage.models import Department, Employee
 
 WHOLE = "（整个定义）"
 
@@ -201,11 +201,8 @@ def _references(session: Session, definition: EmployeeDefinition, at: Any) -> li
     if definition.answer_scenario and definition.answer_scenario not in scenarios:
         problems.append(Problem("answer_scenario", at("answer_scenario"),
                                 f"没有场景 {definition.answer_scenario}"))  # fmt: skip
-    known = set(session.scalars(select(KnowledgeBase.name)))
-    for i, name in enumerate(definition.knowledge_bases):
-        if name not in known:
-            message = f"没有名为“{name}”的知识库；请先在“知识库”页面建好"
-            problems.append(Problem(f"knowledge_bases.{i}", at("knowledge_bases", i), message))
+    for i, message in service.knowledge_problems(session, definition):
+        problems.append(Problem(f"knowledge_bases.{i}", at("knowledge_bases", i), message))
     return problems
 
 

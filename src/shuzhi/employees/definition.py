@@ -16,7 +16,8 @@ from pydantic import (
 )
 
 from shuzhi.errors import InvalidInput
-from shuzhi.scenarios.loader import parse_yaml, validation_problems
+from shuzhi.scenarios.loader import parse_yaml, read_yaml_file, validation_problems
+from shuzhi.validation import Name, Text
 
 SLUG = r"^[a-z][a-z0-9-]{1,63}$"
 BUILTIN_DIR = Path(__file__).parent / "definitions"
@@ -28,13 +29,13 @@ class Strict(BaseModel):
 
 class DepartmentRef(Strict):
     code: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,63}$")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
 
 
 class Guardrails(Strict):
-    sensitive_words: list[str] = Field(default_factory=list)
+    sensitive_words: list[Name] = Field(default_factory=list)
     sensitive_words_file: str | None = None
-    out_of_scope: list[str] = Field(
+    out_of_scope: list[Name] = Field(
         default_factory=list, description="话题关键词：命中即礼貌拒绝并说明本员工的职责"
     )
     max_turns: int = Field(default=40, ge=1, le=1000)
@@ -43,7 +44,7 @@ class Guardrails(Strict):
 
 
 class Handoff(Strict):
-    keywords: list[str] = Field(
+    keywords: list[Name] = Field(
         default_factory=lambda: ["转人工", "人工客服", "找人工", "人工服务"]
     )
     when_unanswered: bool = Field(default=True, description="知识库无依据时主动提供转人工")
@@ -88,16 +89,16 @@ class OfflineSkill(Strict):
 
 class EmployeeDefinition(Strict):
     id: str = Field(pattern=SLUG)
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     department: DepartmentRef
-    role: str = Field(min_length=1, description="职责说明，进入系统提示词")
-    greeting: str = ""
-    model: str | None = Field(default=None, description="模型别名；空则用默认别名")
+    role: Text = Field(min_length=1, description="职责说明，进入系统提示词")
+    greeting: Text = ""
+    model: Name | None = Field(default=None, description="模型别名；空则用默认别名")
     audience: str = Field(default="citizen", pattern="^(citizen|staff)$")
-    skills: list[str] = Field(default_factory=list)
-    knowledge_bases: list[str] = Field(default_factory=list)
-    scenarios: list[str] = Field(default_factory=list)
-    examples: list[str] = Field(default_factory=list, description="典型诉求，用于前台分派")
+    skills: list[Name] = Field(default_factory=list)
+    knowledge_bases: list[Name] = Field(default_factory=list)
+    scenarios: list[Name] = Field(default_factory=list)
+    examples: list[Text] = Field(default_factory=list, description="典型诉求，用于前台分派")
     front_desk: bool = False
     answer_scenario: str | None = Field(
         default=None, description="离线答问所用的场景（须有一个文本输入，见 answer_input）"
@@ -153,13 +154,7 @@ def definition_from_data(
 
 
 def load_definition_file(path: Path) -> EmployeeDefinition:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            f"无法读取员工定义文件 {path}：{exc}", hint="确认路径和 UTF-8 编码"
-        ) from exc
-    return definition_from_text(text, str(path))
+    return definition_from_text(read_yaml_file(path, "员工定义文件"), str(path))
 
 
 def builtin_definitions() -> list[EmployeeDefinition]:

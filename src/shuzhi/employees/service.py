@@ -23,7 +23,13 @@ from shuzhi.platform.audit import audit
 from shuzhi.scenarios import Catalogue, evaluate, load_catalogue
 from shuzhi.scenarios.evaluation import EvalReport
 from shuzhi.scenarios.loader import scenario_from_data
-from shuzhi.storage.models import Department, Employee, EmployeeVersion, Scenario
+from shuzhi.storage.models import (
+    Department,
+    Employee,
+    EmployeeVersion,
+    KnowledgeBase,
+    Scenario,
+)
 
 STATES = ("draft", "trial", "on_duty", "suspended", "retired")
 TRANSITIONS = {
@@ -130,6 +136,25 @@ def server_side_parts(
     if definition.guardrails.sensitive_words_file:
         message = "不能引用服务器上的文件；请把敏感词写在 sensitive_words 列表中"
         found.append((("guardrails", "sensitive_words_file"), message))
+    return found
+
+
+def knowledge_problems(session: Session, definition: EmployeeDefinition) -> list[tuple[int, str]]:
+    """The knowledge bases a definition may not name: each one's index and a message for the clerk.
+
+    A base must exist and be public or belong to the employee's own department; an employee
+    answering from another department's internal base would show its content to whoever talks
+    to it.
+    """
+    code = definition.department.code
+    dept = session.scalar(select(Department.id).where(Department.code == code))
+    found = []
+    for i, name in enumerate(definition.knowledge_bases):
+        kb = session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name))
+        if kb is None:
+            found.append((i, f"没有名为“{name}”的知识库；请先在“知识库”页面建好"))
+        elif kb.grade != "public" and kb.department_id not in (None, dept):
+            found.append((i, f"知识库“{name}”属于其他部门且不公开，本部门员工不能使用"))
     return found
 
 

@@ -33,9 +33,9 @@ from shuzhi.storage.models import (
     Department,
     Employee,
     EmployeeVersion,
-    KnowledgeBase,
     Message,
 )
+from shuzhi.validation import Text
 
 router = APIRouter(prefix="/api", tags=["employees"])
 
@@ -90,7 +90,7 @@ class EmployeeCreate(BaseModel):
 
 class TransitionRequest(BaseModel):
     state: str = Field(description="目标状态：trial / on_duty / suspended / retired / draft")
-    reason: str = Field(min_length=1, max_length=500, description="原因，写入审计日志")
+    reason: Text = Field(min_length=1, max_length=500, description="原因，写入审计日志")
 
 
 class MessagePublic(BaseModel):
@@ -119,7 +119,7 @@ class ConversationPublic(BaseModel):
 
 
 class TurnRequest(BaseModel):
-    text: str = Field(min_length=1, max_length=4000, description="群众或工作人员的一句话")
+    text: Text = Field(min_length=1, max_length=4000, description="群众或工作人员的一句话")
     stream: bool = Field(
         default=False, description="以 SSE 逐段返回（或发 Accept: text/event-stream）"
     )
@@ -325,16 +325,7 @@ def _check_server_side(definition: EmployeeDefinition, principal: Principal) -> 
 
 
 def _check_knowledge(session: Session, definition: EmployeeDefinition) -> None:
-    """Every base the employee names exists, and is public or of the employee's own department."""
-    code = definition.department.code
-    dept = session.scalar(select(Department.id).where(Department.code == code))
-    problems = []
-    for i, name in enumerate(definition.knowledge_bases):
-        kb = session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name))
-        if kb is None:
-            problems.append((i, f"没有名为“{name}”的知识库，请先创建"))
-        elif kb.grade != "public" and kb.department_id not in (None, dept):
-            problems.append((i, f"知识库“{name}”属于其他部门且不公开，本部门员工不能使用"))
+    problems = service.knowledge_problems(session, definition)
     if problems:
         error = InvalidInput("；".join(m for _, m in problems), hint="修改 knowledge_bases 后重试")
         error.detail["fields"] = [
