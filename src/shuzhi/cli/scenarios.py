@@ -121,7 +121,8 @@ def show_cmd(scenario_id: str) -> None:
     console.print("[bold]输入[/]")
     for spec in s.inputs:
         mark = "" if spec.required else "（选填）"
-        console.print(f"  {spec.name}: {spec.type}  {spec.label}{mark}")
+        bounds = f"  取值{spec.range_zh()}" if spec.min is not None or spec.max is not None else ""
+        console.print(f"  {spec.name}: {spec.type}  {spec.label}{mark}{bounds}")
     console.print("[bold]步骤[/]  " + " → ".join(step.kind for step in s.steps))
     for name, table in s.rules.items():
         console.print(f"[bold]规则表 {name}[/]（{table.hit}）")

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shuzhi.errors import InvalidInput
 from shuzhi.scenarios.expr import compile_expr, template_exprs
+from shuzhi.validation import Name
 
 IDENT = r"^[a-z_][a-z0-9_]*$"
 SCENARIO_ID = r"^[a-z]+\.[a-z0-9][a-z0-9-]*$"
@@ -76,8 +77,8 @@ def _check_template(value: str) -> str:
 
 
 class Names(_Strict):
-    zh: str = Field(min_length=2)
-    en: str = Field(min_length=2)
+    zh: Name = Field(min_length=2)
+    en: Name = Field(min_length=2)
 
 
 class Source(_Strict):
@@ -101,6 +102,8 @@ class InputSpec(_Strict):
     default: Any = None
     choices: list[str | int | float] | None = None
     pattern: str | None = None
+    min: float | None = Field(default=None, description="integer / number 的下限（含）")
+    max: float | None = Field(default=None, description="integer / number 的上限（含）")
     hint: str = ""
 
     @field_validator("pattern")
@@ -109,6 +112,27 @@ class InputSpec(_Strict):
         if value is not None:
             re.compile(value)
         return value
+
+    @model_validator(mode="after")
+    def _range(self) -> InputSpec:
+        if self.min is None and self.max is None:
+            return self
+        if self.type not in ("integer", "number"):
+            raise ValueError(f"输入 {self.name} 是 {self.type} 类型，min / max 只用于数值输入")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"输入 {self.name} 的 min（{self.min:g}）大于 max（{self.max:g}）")
+        if isinstance(self.default, int | float) and not self.within(self.default):
+            raise ValueError(f"输入 {self.name} 的默认值 {self.default} {self.range_zh()}")
+        return self
+
+    def within(self, value: float) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+    def range_zh(self) -> str:
+        """The allowed range as a clerk reads it, e.g. "应在 0 到 100 之间"."""
+        if self.min is not None and self.max is not None:
+            return f"应在 {self.min:g} 到 {self.max:g} 之间"
+        return f"不能小于 {self.min:g}" if self.min is not None else f"不能大于 {self.max:g}"
 
 
 class _Step(_Strict):
@@ -291,7 +315,7 @@ class ScenarioDef(_Strict):
     field: FieldId
     name: Names
     description: str = ""
-    department: str = Field(min_length=2)
+    department: Name = Field(min_length=2)
     employee: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     manual_minutes: float = Field(gt=0, description="Minutes a person needs for it by hand.")
     flagship: bool = False

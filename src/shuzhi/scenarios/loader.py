@@ -8,10 +8,38 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from shuzhi.cn.encoding import decode_bytes
 from shuzhi.errors import InvalidInput
 from shuzhi.scenarios.definition import ScenarioDef
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# What decode_bytes names when it is sure: a byte-order mark, strict UTF-8 or strict GB18030.
+# Anything else is charset-normalizer's guess, too weak for a file that defines behaviour.
+_CERTAIN_ENCODINGS = {"utf-8", "utf-8-sig", "utf-16", "utf-32", "gb18030"}
+_SAVE_AS_UTF8 = "请在编辑器中把文件另存为 UTF-8 编码后重试"
+
+
+def read_yaml_file(path: Path, what: str) -> str:
+    """The text of a definition file saved as UTF-8 (with or without a BOM) or GBK/GB18030.
+
+    Clerks on Windows often save YAML as GBK; it is decoded the way knowledge ingestion decodes
+    uploads. A file whose encoding cannot be told for certain is refused rather than guessed.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"无法读取{what} {path}：{exc.strerror}", hint="确认路径") from exc
+    try:
+        text, encoding = decode_bytes(data)
+    except InvalidInput as exc:
+        raise InvalidInput(f"无法识别{what} {path} 的文字编码", hint=_SAVE_AS_UTF8) from exc
+    if encoding not in _CERTAIN_ENCODINGS:
+        raise InvalidInput(
+            f"{what} {path} 既不是 UTF-8 也不是 GBK/GB18030 编码（像是 {encoding}）",
+            hint=_SAVE_AS_UTF8,
+        )
+    return text
 
 
 def parse_yaml(text: str, origin: str) -> tuple[Any, yaml.Node | None]:
@@ -22,6 +50,11 @@ def parse_yaml(text: str, origin: str) -> tuple[Any, yaml.Node | None]:
         if node is not None:
             _refuse_duplicate_keys(node, origin)
         data = loader.construct_document(node) if node is not None else None
+    except yaml.reader.ReaderError as exc:
+        code = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise InvalidInput(
+            f"{origin}：第 {exc.position + 1} 个字符 {code} 是 YAML 不允许的控制字符，请删去后重试"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else ""
@@ -121,5 +154,5 @@ def scenario_from_data(
 
 
 def load_scenario_file(path: Path) -> ScenarioDef:
-    data, node = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    data, node = parse_yaml(read_yaml_file(path, "场景定义文件"), str(path))
     return scenario_from_data(data, node, str(path))

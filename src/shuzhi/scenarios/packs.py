@@ -18,7 +18,7 @@ from shuzhi.errors import InvalidInput
 from shuzhi.scenarios.catalogue import Catalogue, load_catalogue
 from shuzhi.scenarios.definition import ScenarioDef
 from shuzhi.scenarios.evaluation import evaluate
-from shuzhi.scenarios.loader import parse_yaml, scenario_from_data
+from shuzhi.scenarios.loader import parse_yaml, read_yaml_file, scenario_from_data
 from shuzhi.storage.db import Database
 
 PACK_FORMAT = "shuzhi-scenario-pack/1"
@@ -71,10 +71,7 @@ def import_pack(
     replace: bool = False,
 ) -> list[ScenarioDef]:
     """Install every scenario of the pack file at ``path`` after its own cases pass."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"无法读取场景包 {path}：{exc.strerror}") from exc
+    text = read_yaml_file(Path(path), "场景包")
     return import_pack_text(text, db=db, origin=str(path), actor=actor, replace=replace)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from shuzhi.errors import InvalidInput
 from shuzhi.scenarios.definition import InputSpec, ScenarioDef
 from shuzhi.scenarios.functions import to_date
+from shuzhi.validation import control_problem
 
 # Amounts and counts past this are typing mistakes, and would overflow the rule arithmetic.
 MAX_NUMBER = 1e15
@@ -77,6 +78,8 @@ def _coerce(spec: InputSpec, raw: Any) -> Any:
             )
         return spec.default
     value = _convert(spec, raw)
+    if isinstance(value, int | float) and not isinstance(value, bool) and not spec.within(value):
+        raise InvalidInput(f"{_label(spec)} {spec.range_zh()}，收到 {raw!r}")
     if spec.choices is not None and value not in spec.choices:
         raise InvalidInput(
             f"{_label(spec)} 只能是 {'、'.join(map(str, spec.choices))} 之一，收到 {raw!r}"
@@ -94,6 +97,9 @@ def _convert(spec: InputSpec, raw: Any) -> Any:
     if kind in ("string", "text"):
         if isinstance(raw, dict | list):
             raise wrong
+        problem = control_problem(str(raw), multiline=True)
+        if problem is not None:
+            raise InvalidInput(f"{_label(spec)} {problem}")
         return str(raw).strip() if kind == "string" else str(raw)
     if kind == "boolean":
         return _boolean(raw, wrong)
