@@ -11,23 +11,27 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from shuzhi import jobs
-from shuzhi.api.deps import DbSession, require
+from shuzhi.api.deps import DbSession, get_settings, require
+from shuzhi.config import Settings
 from shuzhi.errors import InvalidInput, NotFound, PermissionDenied
 from shuzhi.jobs import store
 from shuzhi.jobs.embedded import EmbeddedWorker
+from shuzhi.jobs.public import public_text, public_value
 from shuzhi.jobs.settings import load_job_settings
 from shuzhi.platform.audit import audit
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.models import Job
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 class JobSubmit(BaseModel):
@@ -57,17 +61,18 @@ class JobPublic(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, job: Job) -> JobPublic:
+    def of(cls, job: Job, data_dir: Path) -> JobPublic:
+        """The job as callers see it: paths on the server shown relative to ``data_dir``."""
         return cls(
             id=job.id,
             kind=job.kind,
             status=job.status,
             status_zh=store.STATUS_ZH.get(job.status, job.status),
-            params=job.params or {},
+            params=public_value(job.params or {}, data_dir),
             progress_done=job.progress_done,
             progress_total=job.progress_total,
-            result=job.result,
-            error=job.error,
+            result=public_value(job.result, data_dir),
+            error=public_text(job.error, data_dir) if job.error else None,
             attempts=job.attempts,
             max_attempts=job.max_attempts,
             next_run_at=job.next_run_at,
@@ -108,6 +113,7 @@ def _visible(session: Session, principal: Principal, job_id: int, permission: st
 @router.get("", response_model=list[JobPublic])
 def list_jobs(
     session: DbSession,
+    settings: SettingsDep,
     principal: Annotated[Principal, require("job.read")],
     status: str | None = None,
     kind: str | None = None,
@@ -122,7 +128,7 @@ def list_jobs(
         limit=limit,
         offset=offset,
     )
-    return [JobPublic.of(job) for job in rows]
+    return [JobPublic.of(job, settings.data_dir) for job in rows]
 
 
 @router.get("/kinds", response_model=list[JobKindPublic])
@@ -138,15 +144,19 @@ def list_kinds(principal: Annotated[Principal, require("job.read")]) -> list[Job
 
 @router.get("/{job_id}", response_model=JobPublic)
 def get_job(
-    job_id: int, session: DbSession, principal: Annotated[Principal, require("job.read")]
+    job_id: int,
+    session: DbSession,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("job.read")],
 ) -> JobPublic:
-    return JobPublic.of(_visible(session, principal, job_id, "job.read"))
+    return JobPublic.of(_visible(session, principal, job_id, "job.read"), settings.data_dir)
 
 
 @router.get("/{job_id}/items", response_model=list[JobItemPublic])
 def get_items(
     job_id: int,
     session: DbSession,
+    settings: SettingsDep,
     principal: Annotated[Principal, require("job.read")],
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -156,7 +166,7 @@ def get_items(
         JobItemPublic(
             key=i.key,
             status=i.status,
-            result=i.result,
+            result=public_value(i.result, settings.data_dir),
             worker=i.worker,
             attempt=i.attempt,
             finished_at=i.finished_at,
@@ -180,7 +190,10 @@ def _department_for(principal: Principal, permission: str, asked: int | None) ->
 
 @router.post("", response_model=JobPublic, status_code=202)
 def submit_job(
-    body: JobSubmit, session: DbSession, principal: Annotated[Principal, require("job.submit")]
+    body: JobSubmit,
+    session: DbSession,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("job.submit")],
 ) -> JobPublic:
     kind = jobs.get_kind(body.kind)
     if kind.permission is None:
@@ -194,28 +207,34 @@ def submit_job(
         session, kind.name, body.params, created_by=principal.name, department_id=department_id
     )
     audit(session, "job.submit", actor=principal.name, target=f"job:{job.id}", kind=kind.name)
-    return JobPublic.of(job)
+    return JobPublic.of(job, settings.data_dir)
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
 def cancel_job(
-    job_id: int, session: DbSession, principal: Annotated[Principal, require("job.cancel")]
+    job_id: int,
+    session: DbSession,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("job.cancel")],
 ) -> JobPublic:
     _visible(session, principal, job_id, "job.cancel")
     job = store.request_cancel(session, job_id)
     audit(session, "job.cancel", actor=principal.name, target=f"job:{job_id}")
-    return JobPublic.of(job)
+    return JobPublic.of(job, settings.data_dir)
 
 
 @router.post("/{job_id}/retry", response_model=JobPublic)
 def retry_job(
-    job_id: int, session: DbSession, principal: Annotated[Principal, require("job.submit")]
+    job_id: int,
+    session: DbSession,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("job.submit")],
 ) -> JobPublic:
     _visible(session, principal, job_id, "job.submit")
     job = store.requeue_for_retry(session, job_id)
     jobs.notify_after_commit(session, job)
     audit(session, "job.retry", actor=principal.name, target=f"job:{job_id}")
-    return JobPublic.of(job)
+    return JobPublic.of(job, settings.data_dir)
 
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
