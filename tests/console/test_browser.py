@@ -193,6 +193,7 @@ def test_roles_review_and_screenshots(
     print(f"\nscreenshots: {screenshot_dir}")
 
     _department_admin(browser, live_server, shots)
+    _work_order_page(browser, live_server, task_id, shots)
     _define_employee(browser, live_server, db, shots)
     _viewer(browser, live_server)
     _other_department(browser, live_server, task_id)
@@ -245,6 +246,35 @@ def _department_admin(browser: Any, base: str, shots: Shots) -> None:
     assert proposed in ("重要数据", "核心数据"), "an ID-number column is never general data"
     assert boss.get_attribute("#catalogue .aigc-label", "data-aigc") in ("offline", "model")
     shots.take(boss, "dataset")
+
+
+def _work_order_page(browser: Any, base: str, task_id: int, shots: Shots) -> None:
+    """Filter the list with htmx, open one order, then read it on a phone-sized screen."""
+    boss = _sign_in(browser, base, "boss")
+    boss.goto(f"{base}/console/workorders")
+    boss.fill("#workorder-filter input[name=q]", "噪音")
+    boss.click("#workorder-filter button[type=submit]")
+    boss.wait_for_function(
+        "document.querySelectorAll('#workorders-table tr[data-order]').length === 1"
+    )
+    assert "q=" in boss.url and boss.locator("#workorder-filter").count() == 1, "swapped in place"
+    boss.goto(f"{base}/console/workorders")
+    boss.click("tr[data-order=WO-1] a.order-link")
+    boss.wait_for_selector("#order-dispatch")
+    assert boss.url.endswith("/console/workorders/WO-1")
+    assert "历下区城管局" in boss.inner_text("tr[data-field=handling_unit]")
+    assert boss.get_attribute("#order-aigc", "data-aigc") == "offline"
+    assert (
+        boss.get_attribute("#order-reviews a.review-link", "href") == f"/console/reviews/{task_id}"
+    )
+    shots.take(boss, "workorder-detail")
+
+    boss.set_viewport_size({"width": 390, "height": 844})
+    assert not boss.is_visible("#nav"), "the menu folds on a narrow screen"
+    boss.click("#nav-toggle-label")
+    assert boss.is_visible("#nav a[data-key='nav.workorders']")
+    assert boss.evaluate("document.documentElement.scrollWidth") <= 390 + 1, "no sideways scroll"
+    shots.take(boss, "workorder-detail-narrow")
 
 
 def _define_employee(browser: Any, base: str, db: Database, shots: Shots) -> None:
@@ -323,8 +353,8 @@ def _reviewer_decides(browser: Any, base: str, db: Database, task_id: int, shots
     assert "历下区城管局" in reviewer.inner_text("tr[data-field=handling_unit]")
     shots.take(reviewer, "review")
     reviewer.click("#reject")  # without a reason: refused with a message, nothing decided
-    reviewer.wait_for_selector("#flash .error")
-    assert "理由" in reviewer.inner_text("#flash")
+    reviewer.wait_for_selector("#error-reason")
+    assert "理由" in reviewer.inner_text("#error-reason")
     reviewer.fill("textarea[name=reason]", "单位与地址相符")
     reviewer.click("#accept")
     reviewer.wait_for_selector("#decision-status")

@@ -230,3 +230,25 @@ def test_an_unknown_console_address_gets_a_console_page(settings: Settings, db: 
     api = client.get("/console/nope", headers={"Accept": "application/json"})
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
     assert client.get("/api/nope", headers={"Accept": "text/html"}).json()["error"]
+
+
+def test_times_are_shown_in_beijing_time_with_the_zone_named(
+    settings: Settings, db: Database
+) -> None:
+    from datetime import UTC, datetime
+
+    from shuzhi.console.web import local_time
+
+    with db.session() as session:
+        user(session, "aud", (Role.AUDIT_ADMIN, None))
+    client, _ = _signed_in(settings, db, "aud")
+
+    page = client.get("/console/audit").text
+    client.get("/console/lang/en", headers={"referer": "http://x/console/audit"})
+    english = client.get("/console/audit").text
+
+    utc = datetime(2026, 12, 4, 7, 10, 5, tzinfo=UTC)
+    assert local_time(utc, zone="北京时间") == "2026-12-04 15:10 (北京时间)"
+    assert local_time(utc, with_seconds=True) == "2026-12-04 15:10:05"
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(北京时间\)</td>", page)
+    assert re.search(r"\d\d:\d\d:\d\d \(Beijing time, UTC\+8\)</td>", english)

@@ -23,6 +23,7 @@ def mount(app: FastAPI) -> None:
         employee_pages,
         hotline_pages,
         platform_pages,
+        workorder_pages,
     )
     from shuzhi.console.web import HERE, console_error_handler, console_not_found_handler
     from shuzhi.gateway.keys import secret_key
@@ -36,6 +37,8 @@ def mount(app: FastAPI) -> None:
     app.include_router(area_pages.router)
     app.include_router(employee_pages.router)
     app.include_router(hotline_pages.router)
+    # After the batch pages: /console/workorders/{code} would otherwise take "batches" as a code.
+    app.include_router(workorder_pages.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
     fallback = app.exception_handlers[ShuzhiError]
     app.add_exception_handler(ShuzhiError, console_error_handler(fallback))

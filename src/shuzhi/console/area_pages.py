@@ -1,5 +1,6 @@
-"""Console pages of the other concerns: employees, scenarios, knowledge, work orders, models,
-data officer. Each reads its records through the owning package; AI text carries its label."""
+"""Console pages of the other concerns: employees, scenarios, knowledge, models, data officer
+(work orders are in ``workorder_pages``). Each reads its records through the owning package; AI
+text carries its label."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from shuzhi.console.web import local_time, page, render
 from shuzhi.errors import Conflict, InvalidInput, NotFound
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.db import Database
-from shuzhi.storage.models import Department, ModelUsage, WorkOrder
+from shuzhi.storage.models import Department, ModelUsage
 
 DatabaseDep = Annotated[Database, Depends(get_db)]
 
@@ -104,22 +105,6 @@ async def knowledge_upload(
     grades = readable_grades(principal)
     report = await import_upload(request, principal, session, kb, file, grades)
     return render(request, "_kb_upload.html", {"report": report, "name": file.filename})
-
-
-@router.get("/workorders")
-def workorders_page(
-    request: Request, principal: Annotated[Principal, page("workorder.read")], session: DbSession
-) -> Response:
-    query = _scoped(select(WorkOrder), WorkOrder.department_id, principal, "workorder.read")
-    orders = list(session.scalars(query.order_by(WorkOrder.id.desc()).limit(200)))
-    context = {"orders": orders, "departments": _departments(session), "modes": _modes(orders)}
-    return render(request, "workorders.html", context)
-
-
-def _modes(orders: list[WorkOrder]) -> list[str]:
-    """How the listed orders were decided, for the full AI-content labels under the table."""
-    found = {"human" if o.decided_by == "human" else o.mode for o in orders}
-    return [m for m in ("model", "offline", "human") if m in found]
 
 
 @router.get("/models")
@@ -213,10 +198,14 @@ def jobs_page(
     request: Request, principal: Annotated[Principal, page("job.read")], session: DbSession
 ) -> Response:
     from shuzhi.jobs import store
+    from shuzhi.jobs.public import public_text
 
     departments = principal.visible_departments("job.read")
     jobs = store.list_jobs(session, departments=departments, limit=100)
-    return render(request, "jobs.html", {"jobs": jobs, "status_zh": store.STATUS_ZH})
+    data_dir = request.app.state.settings.data_dir
+    errors = {j.id: public_text(j.error, data_dir) for j in jobs if j.error}
+    context = {"jobs": jobs, "errors": errors, "status_zh": store.STATUS_ZH}
+    return render(request, "jobs.html", context)
 
 
 @router.get("/employees/{slug}/chat")

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from shuzhi.api.deps import DbSession, client_ip
+from shuzhi.console import review_forms
 from shuzhi.console.web import CHINA, page, render
 from shuzhi.errors import InvalidInput
 from shuzhi.platform import accounts, review
@@ -72,13 +73,16 @@ def review_detail(
     return render(request, "review_detail.html", _review_context(task, principal, session))
 
 
-def _review_context(task: Any, principal: Principal, session: Any) -> dict[str, Any]:
+def _review_context(
+    task: Any, principal: Principal, session: Any, form: review_forms.ReviewForm | None = None
+) -> dict[str, Any]:
     mode = str(task.proposal.get("mode", "model")) if isinstance(task.proposal, dict) else "model"
     decided = (task.decision or {}).get("content")
     return {
         "task": task,
         "mode": mode if mode in ("model", "offline") else "model",
-        "proposal_json": json.dumps(task.proposal, ensure_ascii=False, indent=2),
+        "proposal_json": review_forms.proposal_json(task),
+        "form": form or review_forms.form_for(task),
         "fields": _fields(task.proposal),
         "decision_fields": _fields(decided),
         "can_decide": principal.can("review.decide", task.department_id),
@@ -112,21 +116,29 @@ def review_decide(
     action: Annotated[str, Form()],
     reason: Annotated[str, Form()] = "",
     edited: Annotated[str, Form()] = "",
+    category: Annotated[str | None, Form()] = None,
+    handling_unit: Annotated[str | None, Form()] = None,
+    text: Annotated[str | None, Form()] = None,
 ) -> Response:
-    content = _parse_edited(edited) if action == "edit" else None
-    task = review.decide(session, task_id, principal, action, reason=reason, edited=content,
-                         source_ip=client_ip(request))  # fmt: skip
-    return render(request, "_review_decision.html", _review_context(task, principal, session))
+    """Decide a task from its form: the fields of a known kind, or the raw JSON (``edit_json``).
 
-
-def _parse_edited(text: str) -> dict[str, Any]:
+    A form with problems comes back with each message next to its input, as typed."""
+    task = review.get_task(session, task_id, principal)
+    fields = {"category": category, "handling_unit": handling_unit, "text": text}
+    submitted = {"reason": reason, "edited": edited} | {
+        k: v for k, v in fields.items() if v is not None
+    }
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"修改后的内容不是有效的 JSON：{exc.msg}（第 {exc.lineno} 行）") from exc
-    if not isinstance(value, dict):
-        raise InvalidInput('修改后的内容应为 JSON 对象，例如 {"handling_unit": "…"}')
-    return value
+        decision = review_forms.read_decision(task, action, submitted)
+    except review_forms.FormProblems as exc:
+        form = review_forms.form_for(task, submitted, exc.problems)
+        context = _review_context(task, principal, session, form)
+        response = render(request, "_review_decision.html", context, exc.status_code)
+        response.headers["HX-Retarget"] = "#review-body"
+        return response
+    task = review.decide(session, task_id, principal, decision.action, reason=reason,
+                         edited=decision.content, source_ip=client_ip(request))  # fmt: skip
+    return render(request, "_review_decision.html", _review_context(task, principal, session))
 
 
 # audit log -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shuzhi.aigc import visible_label
@@ -61,11 +62,25 @@ def language(request: Request) -> str:
     return lang if lang in LANGUAGES else DEFAULT
 
 
-def local_time(value: datetime | None, with_seconds: bool = False) -> str:
+def local_time(value: datetime | None, with_seconds: bool = False, zone: str = "") -> str:
+    """``value`` in the deployment's zone; ``zone`` (its name) is appended when given."""
     if value is None:
         return ""
     fmt = "%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M"
-    return value.astimezone(CHINA).strftime(fmt)
+    shown = value.astimezone(CHINA).strftime(fmt)
+    return f"{shown} ({zone})" if zone else shown
+
+
+def zone_name(lang: str) -> str:
+    """How a reader names the deployment's zone (``CHINA``): 北京时间, or Beijing time (UTC+8)."""
+    return translate("time.zone", lang)
+
+
+@pass_context
+def _local_time_filter(context: Any, value: datetime | None, with_seconds: bool = False) -> str:
+    # Every time on a page names its zone: an audit record read in another zone, or copied into
+    # a report, must not be mistaken for local time (GB/T 22239-2019 8.1.4.3 asks for the time).
+    return local_time(value, with_seconds, zone_name(context.get("lang", DEFAULT)))
 
 
 def role_label(role: str, lang: str) -> str:
@@ -96,7 +111,7 @@ def json_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
-templates.env.filters["local_time"] = local_time
+templates.env.filters["local_time"] = _local_time_filter
 templates.env.filters["json_text"] = json_text
 templates.env.filters["excerpt"] = excerpt
 templates.env.globals["visible_label"] = visible_label

@@ -1,0 +1,156 @@
+"""The work orders (工单) in the console: the list with filters and pages, and one order's page.
+
+Both show only the orders of the reader's departments (``workorder.read``), by one rule
+(:func:`shuzhi.console.workorder_list.scoped`); an order outside it reads as missing. Texts are
+shown as stored, masked when the order was made (``requester_masked``, the masked title and text).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from shuzhi.api.deps import DbSession
+from shuzhi.console.web import CHINA, page, render
+from shuzhi.console.workorder_list import (
+    CLOSED,
+    URGENCIES,
+    OrderFilter,
+    filter_options,
+    is_visible,
+    list_orders,
+    page_number,
+)
+from shuzhi.errors import NotFound
+from shuzhi.platform.identity import Principal
+from shuzhi.scenarios.hotline.rules import load_rules
+from shuzhi.storage.db import utcnow
+from shuzhi.storage.models import AuditRecord, Department, ReviewTask, WorkOrder
+
+router = APIRouter(prefix="/console/workorders", include_in_schema=False)
+RESULTS = "workorder-results"  # the element an htmx filter or page link swaps
+TRAIL_LIMIT = 200
+
+
+def _departments(session: Any) -> dict[int, str]:
+    return {d.id: d.name for d in session.scalars(select(Department))}
+
+
+def _today() -> date:
+    return utcnow().astimezone(CHINA).date()
+
+
+def decided_mode(order: WorkOrder) -> str:
+    """Who decided the dispatch, as the AI-content label names it: a person, the model or the
+    offline classifier and rules."""
+    if order.decided_by == "human":
+        return "human"
+    return "model" if order.mode == "model" else "offline"
+
+
+@router.get("")
+def workorders_page(
+    request: Request,
+    principal: Annotated[Principal, page("workorder.read")],
+    session: DbSession,
+) -> Response:
+    filters = OrderFilter.from_query(request.query_params)
+    number = page_number(request.query_params.get("page"))
+    listing = list_orders(session, principal, filters, number, _today())
+    partial = request.headers.get("hx-target") == RESULTS
+    context = {
+        "listing": listing,
+        "orders": listing.orders,
+        "filters": filters,
+        # The menus are not part of the swapped results: a page link need not rebuild them.
+        "options": None if partial else filter_options(session, principal),
+        "urgencies": URGENCIES,
+        "departments": _departments(session),
+        "modes": _modes(listing.orders),
+        "today": _today(),
+        "closed": CLOSED,
+    }
+    response = render(
+        request, "_workorders_results.html" if partial else "workorders.html", context
+    )
+    response.headers["Vary"] = "HX-Target"
+    return response
+
+
+def _modes(orders: list[WorkOrder]) -> list[str]:
+    """How the listed orders were decided, for the full AI-content labels under the table."""
+    found = {decided_mode(o) for o in orders}
+    return [m for m in ("model", "offline", "human") if m in found]
+
+
+@router.get("/{code}")
+def workorder_detail(
+    code: str,
+    request: Request,
+    principal: Annotated[Principal, page("workorder.read")],
+    session: DbSession,
+) -> Response:
+    order = session.scalar(select(WorkOrder).where(WorkOrder.code == code))
+    if order is None or not is_visible(order, principal):
+        # The same answer for another department's order as for a missing one: no peeking.
+        raise NotFound(f"没有工单 {code}", hint="请回到“工单”列表，按编号或标题查找本部门的工单")
+    return render(request, "workorder_detail.html", _detail_context(session, order, principal))
+
+
+def _detail_context(session: Any, order: WorkOrder, principal: Principal) -> dict[str, Any]:
+    details = order.details or {}
+    tasks = _review_tasks(session, order.code)
+    rules = load_rules()
+    return {
+        "order": order,
+        "departments": _departments(session),
+        "mode": decided_mode(order),
+        "type_label": rules.type_labels.get(order.order_type or "", order.order_type or ""),
+        "deadline_basis": [
+            s.get("citation") for s in order.sources or [] if s.get("kind") == "rule"
+        ],
+        "deadline_warnings": details.get("deadline_warnings") or [],
+        "candidates": details.get("candidates") or [],
+        "demands": details.get("demands") or [],
+        "category_path": order.category_path or ([order.category] if order.category else []),
+        "reply_mode": _reply_mode(details),
+        "reply_decision": details.get("reply_decision") or {},
+        "overdue": _overdue(order),
+        "tasks": [(t, principal.can("review.read", t.department_id)) for t in tasks],
+        "trail": _trail(session, order.code, tasks),
+    }
+
+
+def _reply_mode(details: dict[str, Any]) -> str | None:
+    """The AI-content label of the stored reply: the draft's, unless a person rewrote it."""
+    draft = details.get("reply_draft") or {}
+    if not draft:
+        return None
+    if (details.get("reply_decision") or {}).get("status") == "edited":
+        return "human"
+    return "model" if draft.get("mode") == "model" else "offline"
+
+
+def _overdue(order: WorkOrder) -> bool:
+    return order.deadline is not None and order.deadline < _today() and order.status != CLOSED
+
+
+def _review_tasks(session: Any, code: str) -> list[ReviewTask]:
+    query = select(ReviewTask).where(
+        ReviewTask.subject_type == "work_order", ReviewTask.subject_id == code
+    )
+    return list(session.scalars(query.order_by(ReviewTask.id)))
+
+
+def _trail(session: Any, code: str, tasks: list[ReviewTask]) -> list[AuditRecord]:
+    """The audit records about this order: those naming it, and those of its review tasks.
+
+    Only the event, time, actor and outcome are shown on the page; source addresses and
+    details stay in the audit log, which the audit administrator alone reads."""
+    targets = [code] + [f"review:{t.id}" for t in tasks]
+    query = select(AuditRecord).where(AuditRecord.target.in_(targets)).order_by(AuditRecord.id)
+    return list(session.scalars(query.limit(TRAIL_LIMIT)))
