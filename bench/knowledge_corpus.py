@@ -2,9 +2,14 @@
 
     taskset -c 0 .venv/bin/python bench/knowledge_corpus.py            # SQLite + tantivy
     .venv/bin/python bench/knowledge_corpus.py --database-url postgresql+psycopg://...  # PostgreSQL
+    taskset -c 0 .venv/bin/python bench/knowledge_corpus.py \
+        --questions bench/knowledge_questions.yaml,bench/knowledge_questions_heldout.yaml
 
 Reports import time, index size, query latency (median / p99, search with citations, warm) and
-recall@5 / MRR on bench/knowledge_questions.yaml. Exits quietly when the corpus is absent.
+recall@5 / MRR per question set (default bench/knowledge_questions.yaml, the dev set; the first
+set named is the one latency, candidate counts and ablations are measured on). Each miss says
+where the wanted article was among the candidates: its rank in the full-text hits and after
+reranking. Exits quietly when the corpus is absent.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from shuzhi.storage.setup import open_database
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "data" / "laws"
 QUESTIONS = ROOT / "bench" / "knowledge_questions.yaml"
+HELDOUT = ROOT / "bench" / "knowledge_questions_heldout.yaml"
 
 
 def directory_size(path: Path) -> int:
@@ -38,7 +44,8 @@ def directory_size(path: Path) -> int:
 
 
 def ablations(service: KnowledgeService, questions: list[EvalQuestion]) -> dict[str, object]:
-    """Recall/MRR with parts of the ranking switched off, on the same index."""
+    """Recall/MRR with parts of the ranking switched off, on the same index. "without_reranking"
+    keeps the coverage weighting; "bm25_only" has neither, nor the thesaurus."""
     from shuzhi.knowledge import ranking
 
     def plain(hits: list[Hit], *_: object) -> list[ranking.Ranked]:
@@ -53,14 +60,20 @@ def ablations(service: KnowledgeService, questions: list[EvalQuestion]) -> dict[
         )
         return {"recall_at_5": round(report.recall, 3), "mrr": round(report.mrr, 3)}
 
+    def uncovered(ranked: list[ranking.Ranked], *_: object) -> list[ranking.Ranked]:
+        return ranked
+
     out: dict[str, object] = {}
     with mock.patch.object(ranking, "expand_question", lambda _text: []):
         out["without_thesaurus"] = run()
+    with mock.patch.object(service_module, "by_coverage", uncovered):
+        out["without_coverage"] = run()
     with mock.patch.object(service_module, "rerank", plain):
         out["without_reranking"] = run()
     with (
         mock.patch.object(ranking, "expand_question", lambda _text: []),
         mock.patch.object(service_module, "rerank", plain),
+        mock.patch.object(service_module, "by_coverage", uncovered),
     ):
         out["bm25_only"] = run()
     return out
@@ -77,6 +90,53 @@ def vacuum_analyse(db: Database) -> float | None:
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM (ANALYZE) kb_postings, kb_terms, kb_documents, kb_chunks"))
     return round(time.perf_counter() - started, 1)
+
+
+def candidate_ranks(service: KnowledgeService, question: EvalQuestion) -> dict[str, int | None]:
+    """Where the wanted passage is among the candidates of a missed question (1-based), in the
+    full-text hits and after reranking; None when it is not among them at all."""
+    from shuzhi.knowledge.model import SearchFilters
+    from shuzhi.knowledge.ranking import Ranked, analyse
+
+    kb = service.get("bench-laws")
+    analysed = analyse(question.q, service.catalog, service.home)
+    request = service_module.SearchRequest(
+        words=analysed.words, kb_ids=[kb.id], limit=service_module.CANDIDATES
+    )
+    fulltext = service.backend.search(request)
+    reranked, _ = service._rank(analysed, [kb.id], SearchFilters())
+
+    def first(keys: list[tuple[int, int]]) -> int | None:
+        passages = service._passages([Ranked(d, s, 0.0) for d, s in keys], {kb.id: kb.name})
+        return next((i for i, p in enumerate(passages, start=1) if question.matches(p)), None)
+
+    return {
+        "fulltext_rank": first([(h.document_id, h.seq) for h in fulltext]),
+        "reranked_rank": first([(r.document_id, r.seq) for r in reranked]),
+        "candidates": len(reranked),
+    }
+
+
+def quality(service: KnowledgeService, questions: list[EvalQuestion]) -> dict[str, object]:
+    """Recall@5 / MRR of one question set, with each miss located among the candidates."""
+    evaluation = EvalReport(
+        5, [score(q, service.search("bench-laws", q.q, k=5)) for q in questions]
+    )
+    return {
+        "questions": len(questions),
+        "recall_at_5": round(evaluation.recall, 3),
+        "mrr": round(evaluation.mrr, 3),
+        "hits": sum(1 for r in evaluation.results if r.rank),
+        "misses": [
+            {
+                "q": m.question.q,
+                "want": f"{m.question.doc} {m.question.article}",
+                "got": m.got[:2],
+                **candidate_ranks(service, m.question),
+            }
+            for m in evaluation.misses
+        ],
+    }
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -112,6 +172,11 @@ def measure(
             for m in evaluation.misses
         ],
     }
+
+
+def _short(result: dict[str, object]) -> dict[str, object]:
+    keep = ("recall_at_5", "mrr", "cpu_ms_median", "cpu_ms_p99", "latency_ms_median")
+    return {k: result[k] for k in keep if k in result}
 
 
 def dense_run(
@@ -162,6 +227,17 @@ def main() -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--rounds", type=int, default=20, help="passes over the questions")
     parser.add_argument(
+        "--questions",
+        default=str(QUESTIONS),
+        help="comma-separated question files, each reported on its own (recall@5, MRR, misses); "
+        f"latency, candidate counts and ablations use the first. Held-out set: {HELDOUT.name}",
+    )
+    parser.add_argument(
+        "--quality-only",
+        action="store_true",
+        help="skip latency rounds, candidate comparison and ablations (recall/MRR per set only)",
+    )
+    parser.add_argument(
         "--candidates",
         default="",
         help="comma-separated full-text candidate counts to compare on the same index, e.g. 60,120",
@@ -194,14 +270,23 @@ def main() -> int:
         service.import_paths("bench-laws", [args.corpus])
         reimport_seconds = time.perf_counter() - again
 
-        questions = load_questions(QUESTIONS)
+        paths = [Path(p.strip()) for p in args.questions.split(",") if p.strip()]
+        sets = {path.name: load_questions(path) for path in paths}
+        questions = next(iter(sets.values()))
         service.search("bench-laws", questions[0].q)  # load the catalogue once
-        quality = measure(service, questions, args.rounds)
-        compared = {}
-        for count in [int(c) for c in args.candidates.split(",") if c.strip()]:
-            with mock.patch.object(service_module, "CANDIDATES", count):
-                compared[str(count)] = measure(service, questions, args.rounds)
-        variants = ablations(service, questions)
+        per_set = {name: quality(service, qs) for name, qs in sets.items()}
+        latency: dict[str, object] = {}
+        compared: dict[str, object] = {}
+        variants: dict[str, object] = {}
+        if not args.quality_only:
+            latency = measure(service, questions, args.rounds)
+            for count in [int(c) for c in args.candidates.split(",") if c.strip()]:
+                with mock.patch.object(service_module, "CANDIDATES", count):
+                    compared[str(count)] = {
+                        name: _short(measure(service, qs, args.rounds if i == 0 else 1))
+                        for i, (name, qs) in enumerate(sets.items())
+                    }
+            variants = {name: ablations(service, qs) for name, qs in sets.items()}
         fused = dense_run(db, settings, questions, args.rounds) if args.dense != "none" else None
 
         index_dir = workdir / "index"
@@ -219,7 +304,9 @@ def main() -> int:
             "sqlite_bytes": directory_size(workdir)
             - (directory_size(index_dir) if index_dir.exists() else 0),
             "candidates": service_module.CANDIDATES,
-            **quality,
+            "latency_questions": paths[0].name,
+            **{k: v for k, v in latency.items() if k not in ("recall_at_5", "mrr", "misses")},
+            "sets": per_set,
             "candidates_compared": compared,
             "ablations": variants,
             "dense": fused,

@@ -4,13 +4,15 @@ Plain BM25 over the shared law corpus often answers a Jinan question with anothe
 regulation, or with a superseded version of the right law. On top of the text score this module
 applies, in order: the newest version of each law (unless asked otherwise), a boost for a law the
 question names, the jurisdiction weight (national and home-place texts first, a place the question
-names above all), and one passage per article.
+names above all), and one passage per article. Then :func:`by_coverage` weighs each candidate by
+how much of the question it answers: BM25 sums its words' scores, so a passage repeating a few
+common words of the question (劳动合同, 用人单位) outscores one that holds nearly all of them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from shuzhi.cn.text import chinese_number
@@ -92,3 +94,41 @@ def rerank(
         if current is None or score > current.score:
             best[key] = Ranked(hit.document_id, hit.seq, score)
     return sorted(best.values(), key=lambda r: r.score, reverse=True)
+
+
+def coverage(words: Iterable[str], text: str, weights: Mapping[str, float]) -> float:
+    """Share of the question's words (weighted by rarity) that ``text`` holds, from 0 to 1.
+
+    Words are looked up as substrings of the lower-cased text, not as index tokens: the
+    segmenter cuts 计算 as one word, and a question's 算 is still answered by it.
+    """
+    weighted = [(word, weights.get(word, 0.0)) for word in words]
+    total = sum(weight for _, weight in weighted)
+    return _share(weighted, total, text)
+
+
+def _share(weighted: list[tuple[str, float]], total: float, text: str) -> float:
+    if not total:
+        return 1.0
+    return sum(weight for word, weight in weighted if word in text) / total
+
+
+def by_coverage(
+    ranked: list[Ranked],
+    question: Question,
+    texts: Mapping[tuple[int, int], str],
+    weights: Mapping[str, float],
+) -> list[Ranked]:
+    """Each candidate's score times the share of the question it covers, best first.
+
+    ``texts`` holds each candidate's lower-cased document title and passage text (a candidate
+    without one keeps its score); ``weights`` the words' inverse document frequencies.
+    """
+    weighted = [(word, weights.get(word, 0.0)) for word in question.words]
+    total = sum(weight for _, weight in weighted)
+    out = []
+    for r in ranked:
+        text = texts.get((r.document_id, r.seq))
+        share = _share(weighted, total, text) if text is not None else 1.0
+        out.append(Ranked(r.document_id, r.seq, r.score * share))
+    return sorted(out, key=lambda r: r.score, reverse=True)

@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Row, func, select
 
 from shuzhi.config import Settings
 from shuzhi.errors import Conflict, InvalidInput, ModelError, NotFound, PermissionDenied
@@ -20,7 +20,7 @@ from shuzhi.knowledge.catalog import Catalog, DocInfo
 from shuzhi.knowledge.dense import Embedder, GatewayEmbedder, VectorStore
 from shuzhi.knowledge.ingest import Importer, Progress, Source, sources_from_paths
 from shuzhi.knowledge.model import Answer, Grade, ImportReport, Passage, SearchFilters
-from shuzhi.knowledge.ranking import Question, Ranked, analyse, rerank
+from shuzhi.knowledge.ranking import Question, Ranked, analyse, by_coverage, rerank
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import KbChunk, KbDocument, KnowledgeBase
 
@@ -252,8 +252,8 @@ class KnowledgeService:
         filters = filters or SearchFilters()
         self.catalog.refresh()
         question = analyse(query, self.catalog, self.home)
-        ranked = self._rank(question, [kb.id for kb in bases], filters)
-        return self._passages(ranked[: max(1, k)], {kb.id: kb.name for kb in bases})
+        ranked, rows = self._rank(question, [kb.id for kb in bases], filters)
+        return self._passages(ranked[: max(1, k)], {kb.id: kb.name for kb in bases}, rows)
 
     def readable(
         self,
@@ -281,7 +281,10 @@ class KnowledgeService:
         """Answer from the bases; see :func:`shuzhi.knowledge.answer.ask` for the options."""
         return answer.ask(self, kbs, question, gateway, citation_required, **options)
 
-    def _rank(self, question: Question, kb_ids: list[int], filters: SearchFilters) -> list[Ranked]:
+    def _rank(
+        self, question: Question, kb_ids: list[int], filters: SearchFilters
+    ) -> tuple[list[Ranked], dict[tuple[int, int], Row[Any]]]:
+        """Candidates best first, and the stored chunks read on the way (for the passages)."""
         everything = self.catalog.kb_ids <= set(kb_ids)
         request = SearchRequest(
             words=question.words,
@@ -298,11 +301,43 @@ class KnowledgeService:
             hits += self.backend.search(within)
             hits = self._cited_article(question, named, hits) + hits
         ranked = rerank(hits, question, self.catalog, self.home, filters)
+        rows = self._chunk_rows([(r.document_id, r.seq) for r in ranked])
+        ranked = self._covered(ranked, question, rows)
         nearest = self._dense_hits(question, request)
         if not nearest:
-            return ranked
+            return ranked, rows
         near = rerank(nearest, question, self.catalog, self.home, filters)
-        return _fused(ranked[:CANDIDATES], near, self.dense_weight)
+        return _fused(ranked[:CANDIDATES], near, self.dense_weight), rows
+
+    def _covered(
+        self, ranked: list[Ranked], question: Question, rows: dict[tuple[int, int], Row[Any]]
+    ) -> list[Ranked]:
+        """Reweigh the candidates by the share of the question each one covers."""
+        if not ranked:
+            return ranked
+        docs = self.catalog.docs
+        titles: dict[int, str] = {}
+        texts: dict[tuple[int, int], str] = {}
+        for key, row in rows.items():
+            info = docs.get(key[0])
+            if info is None:
+                continue
+            title = titles.get(info.id)
+            if title is None:
+                title = titles[info.id] = info.title.lower()
+            texts[key] = f"{title}\n{row.text.lower()}"
+        return by_coverage(ranked, question, texts, self.backend.word_weights(question.words))
+
+    def _chunk_rows(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], Row[Any]]:
+        """The stored chunks for (document_id, seq) keys, in one statement."""
+        if not keys:
+            return {}
+        # Literal integers in a VALUES list joined on the (document_id, seq) index: both
+        # databases look each key up, where IN lists of both columns read their cross product.
+        values = ", ".join(f"({int(d)}, {int(s)})" for d, s in dict.fromkeys(keys))
+        with self.db.engine.connect() as conn:
+            found = conn.exec_driver_sql(_CHUNKS_BY_KEY.format(values=values))
+            return {(r.document_id, r.seq): r for r in found}
 
     def _dense_hits(self, question: Question, request: SearchRequest) -> list[Hit]:
         """Nearest chunks by embedding; [] without a model, or when the model fails."""
@@ -350,13 +385,18 @@ class KnowledgeService:
         top = max((h.score for h in hits), default=1.0)
         return [Hit(int(doc_id), int(seq), top * 10) for doc_id, seq in rows]
 
-    def _passages(self, ranked: list[Ranked], kb_names: dict[int, str]) -> list[Passage]:
+    def _passages(
+        self,
+        ranked: list[Ranked],
+        kb_names: dict[int, str],
+        rows: dict[tuple[int, int], Row[Any]] | None = None,
+    ) -> list[Passage]:
         if not ranked:
             return []
         keys = [(r.document_id, r.seq) for r in ranked]
-        params = {"docs": sorted({d for d, _ in keys}), "seqs": sorted({s for _, s in keys})}
-        with self.db.engine.connect() as conn:
-            rows = {(r.document_id, r.seq): r for r in conn.execute(_CHUNKS_BY_KEY, params)}
+        rows = dict(rows or {})
+        missing = [key for key in keys if key not in rows]
+        rows.update(self._chunk_rows(missing))
         passages = []
         for item in ranked:
             chunk = rows.get((item.document_id, item.seq))
@@ -381,12 +421,12 @@ class KnowledgeService:
         return passages
 
 
-# Two plain IN lists use the (document_id, seq) index on SQLite, which a row-value IN does not;
-# the few extra rows are dropped by the key lookup. Plain SQL: this runs on every search.
-_CHUNKS_BY_KEY = text(
-    "SELECT id, document_id, seq, anchor, heading_path, text FROM kb_chunks "
-    "WHERE document_id IN :docs AND seq IN :seqs"
-).bindparams(bindparam("docs", expanding=True), bindparam("seqs", expanding=True))
+# Plain SQL: this runs on every search (for every candidate, since coverage reads the texts).
+_CHUNKS_BY_KEY = (
+    "WITH k(d, s) AS (VALUES {values}) "
+    "SELECT c.id, c.document_id, c.seq, c.anchor, c.heading_path, c.text "
+    "FROM k JOIN kb_chunks c ON c.document_id = k.d AND c.seq = k.s"
+)
 
 
 def _fused(fulltext: list[Ranked], nearest: list[Ranked], weight: float) -> list[Ranked]:

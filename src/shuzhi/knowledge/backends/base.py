@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -54,8 +55,17 @@ class SearchBackend(Protocol):
     def search(self, request: SearchRequest) -> list[Hit]:
         """Best hits first, at most ``request.limit``."""
 
+    def word_weights(self, words: Sequence[str]) -> dict[str, float]:
+        """BM25's inverse document frequency of each word in chunk bodies, over everything
+        indexed (a word found nowhere weighs as much as the rarest possible word)."""
+
     def clear(self, kb_ids: Sequence[int]) -> None:
         """Drop everything indexed for these knowledge bases (before a rebuild)."""
+
+
+def bm25_idf(chunks: int, df: int) -> float:
+    """BM25's inverse document frequency, as tantivy and Lucene compute it."""
+    return math.log(1 + (chunks - df + 0.5) / (df + 0.5))
 
 
 def date_number(value: date | None) -> int:

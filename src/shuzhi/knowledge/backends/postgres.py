@@ -25,7 +25,6 @@ benchmark the top 5 equal exact BM25's on all 39 questions, and the top 60 share
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -36,7 +35,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shuzhi.cn.text import STOPWORDS
-from shuzhi.knowledge.backends.base import TITLE_BOOST, Hit, IndexEntry, SearchRequest
+from shuzhi.knowledge.backends.base import (
+    TITLE_BOOST,
+    Hit,
+    IndexEntry,
+    SearchRequest,
+    bm25_idf,
+)
 from shuzhi.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -169,6 +174,16 @@ class PostgresBackend:
                 common = common[1:]  # too few chunks without them: bring the rarest back
             return hits
 
+    def word_weights(self, words: Sequence[str]) -> dict[str, float]:
+        wanted = list(dict.fromkeys(words))
+        if not wanted:
+            return {}
+        with self.db.session() as session:
+            rows = session.execute(_STATS, {"words": wanted}).all()
+        chunks = int(rows[0][0] or 0) if rows else 0
+        found = {str(r[3]): int(r[4]) for r in rows if r[3] is not None}
+        return {w: bm25_idf(chunks, found.get(w, 0)) for w in wanted}
+
 
 def _postings(
     entries: Sequence[IndexEntry],
@@ -233,14 +248,9 @@ def _load_stats(session: Session, words: Sequence[str]) -> _Stats | None:
     for *_, word, df, title_df in rows:
         for title, count in ((False, df), (True, title_df)):
             if word is not None and count:
-                lists.append(_List(str(word), title, int(count), _idf(chunks, int(count))))
+                lists.append(_List(str(word), title, int(count), bm25_idf(chunks, int(count))))
     lists.sort(key=lambda t: t.ceiling, reverse=True)
     return _Stats(chunks, body_words / chunks, max(title_words / chunks, 1e-9), lists)
-
-
-def _idf(chunks: int, df: int) -> float:
-    """BM25's inverse document frequency, as tantivy and Lucene compute it."""
-    return math.log(1 + (chunks - df + 0.5) / (df + 0.5))
 
 
 def _common_lists(stats: _Stats) -> list[_List]:

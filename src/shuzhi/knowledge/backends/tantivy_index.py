@@ -16,6 +16,7 @@ from shuzhi.knowledge.backends.base import (
     Hit,
     IndexEntry,
     SearchRequest,
+    bm25_idf,
     date_number,
 )
 
@@ -84,6 +85,11 @@ class TantivyBackend:
             Hit(int(document_id or 0), int(seq or 0), score)
             for (score, _), document_id, seq in zip(found, document_ids, seqs, strict=True)
         ]
+
+    def word_weights(self, words: Sequence[str]) -> dict[str, float]:
+        searcher = self._searcher()
+        chunks = searcher.num_docs
+        return {w: bm25_idf(chunks, searcher.doc_freq("body", w)) for w in dict.fromkeys(words)}
 
     def size_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
