@@ -270,3 +270,17 @@ def test_a_batch_queued_before_a_restart_finishes_after_it(
     with TestClient(after, raise_server_exceptions=False) as restarted:  # its worker starts
         done = _wait(_sign_in(after, "op", restarted), job_id)
     assert 'data-status="succeeded"' in done and _figure(done, "created") == "9"
+
+
+def test_a_failed_batch_shows_its_error_without_the_servers_paths(tmp_path: Path) -> None:
+    """The page shows what went wrong as /api/jobs does: the data directory's path removed."""
+    data_dir = tmp_path / "shuzhi-data"
+    job = Job(
+        kind="hotline.batch",
+        status="failed",
+        error=f"无法读取文件：{data_dir}/uploads/3/来电.xlsx（文件已损坏）",
+        params={},
+    )
+    context = hotline_pages._job_context(job, data_dir)
+    assert context["job_error"] == "无法读取文件：uploads/3/来电.xlsx（文件已损坏）"
+    assert str(tmp_path) not in context["job_error"]

@@ -164,6 +164,11 @@ def test_clear_errors(service: KnowledgeService) -> None:
         service.create("丙", grade="secret")
     with pytest.raises(InvalidInput, match="不能为空"):
         service.search("甲", "  ")
+    with pytest.raises(InvalidInput, match="知识库名称不能含控制字符"):
+        service.create("丁\x00")
+    with pytest.raises(InvalidInput, match="知识库说明不能含控制字符"):
+        service.create("戊", description="第一行\n第二行\x00")
+    assert [kb.name for kb, _, _ in service.list_bases()] == ["甲"]
     missing = service.import_paths("甲", ["/no/such/place.md"])
     assert missing.failed[0].message.startswith("无法读取文件：place.md")
 

@@ -109,3 +109,27 @@ def test_password_change_and_reset(db: Database) -> None:
         assert not clerk.must_change_password
         fresh = accounts.reset_password(session, admin, "clerk")
         assert sessions.login(session, "clerk", fresh, None).user is not None
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda s, a: accounts.create_department(s, a, "D\x00", "民政局"), "部门编码"),
+        (lambda s, a: accounts.create_department(s, a, "MZ", "民政\x07局"), "部门名称"),
+        (lambda s, a: accounts.create_account(s, a, "li\x00si"), "用户名"),
+        (lambda s, a: accounts.create_account(s, a, "lisi", "李\x1b四"), "显示名"),
+        (lambda s, a: accounts.issue_api_key(s, a, "key\x00", roles=["operator"]), "密钥名称"),
+    ],
+)
+def test_names_with_control_characters_are_refused_whatever_the_surface(
+    db: Database, make: object, field: str
+) -> None:
+    """The console's forms and every other caller go through these functions: a control
+    character is refused here, naming the field, and nothing is stored (SQLite would keep a
+    NUL silently; PostgreSQL refuses it with an error a clerk cannot read)."""
+    with db.session() as session:
+        admin = Actor(principal(session, "root", (Role.SYSTEM_ADMIN, None)))
+    with db.session() as session, pytest.raises(InvalidInput, match=f"^{field}不能含控制字符"):
+        make(session, admin)  # type: ignore[operator]
+    with db.session() as session:
+        assert session.scalar(select(User).where(User.username.like("li%"))) is None

@@ -10,6 +10,7 @@ restart of the server and the page picks it up again by its number.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -21,6 +22,7 @@ from shuzhi.config import Settings
 from shuzhi.console.web import page, render
 from shuzhi.errors import InvalidInput, UserError
 from shuzhi.jobs import STATUS_ZH, store
+from shuzhi.jobs.public import public_text
 from shuzhi.platform.audit import audit
 from shuzhi.platform.identity import Principal
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
@@ -115,7 +117,7 @@ async def start_batch(
         response = render(request, "_hotline_batch_job.html", {"error": exc}, exc.status_code)
         response.headers["HX-Retarget"] = "#batch-job"
         return response
-    response = render(request, "_hotline_batch_job.html", _job_context(job))
+    response = render(request, "_hotline_batch_job.html", _job_context(job, settings.data_dir))
     response.headers["HX-Push-Url"] = f"/console/workorders/batches/{job.id}"
     response.headers["HX-Trigger"] = BATCHES_CHANGED
     return response
@@ -148,19 +150,21 @@ def batch_status(
     """The job's state: a fragment for the page's polling, the whole page otherwise."""
     job = batch_job(session, job_id, principal)
     if request.headers.get("hx-request"):
-        response = render(request, "_hotline_batch_job.html", _job_context(job))
+        response = render(request, "_hotline_batch_job.html", _job_context(job, settings.data_dir))
         if job.status in store.FINISHED:  # the last poll: the list shows the outcome too
             response.headers["HX-Trigger"] = BATCHES_CHANGED
         return response
-    context = _page_context(session, settings, principal) | _job_context(job)
+    context = _page_context(session, settings, principal) | _job_context(job, settings.data_dir)
     return render(request, "hotline_batch.html", context)
 
 
-def _job_context(job: Job) -> dict[str, Any]:
+def _job_context(job: Job, data_dir: Path) -> dict[str, Any]:
     result = job.result or {}
     mode = result.get("mode", "offline")
     return {
         "job": job,
+        # What went wrong, without the server's own paths (as /api/jobs shows it).
+        "job_error": public_text(job.error, data_dir) if job.error else "",
         "finished": job.status in store.FINISHED,
         "summary": result,
         "stored": result.get("stored") or {},

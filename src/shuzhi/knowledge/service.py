@@ -23,6 +23,7 @@ from shuzhi.knowledge.model import Answer, Grade, ImportReport, Passage, SearchF
 from shuzhi.knowledge.ranking import Question, Ranked, analyse, by_coverage, rerank
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import KbChunk, KbDocument, KnowledgeBase
+from shuzhi.validation import check_name
 
 if TYPE_CHECKING:
     from shuzhi.gateway import Gateway
@@ -100,6 +101,8 @@ class KnowledgeService:
         name = name.strip()
         if not name or len(name) > 128:
             raise InvalidInput("知识库名称不能为空，且不超过 128 个字", hint=f"收到：{name!r}")
+        check_name(name, "知识库名称")
+        check_name(description, "知识库说明", multiline=True)
         grade = _grade(grade)
         with self.db.session() as session:
             if session.scalar(select(KnowledgeBase.id).where(KnowledgeBase.name == name)):

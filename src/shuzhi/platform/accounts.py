@@ -28,6 +28,7 @@ from shuzhi.platform.roles import SEPARATED_ROLES, Role
 from shuzhi.platform.sessions import revoke_all_sessions
 from shuzhi.storage.db import utcnow
 from shuzhi.storage.models import ApiKey, Department, User, UserRole
+from shuzhi.validation import check_name
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ def create_department(
     code, name = code.strip(), name.strip()
     if not code or not name:
         raise InvalidInput("部门编码和名称都不能为空")
+    check_name(code, "部门编码")
+    check_name(name, "部门名称")
     if session.scalar(select(Department).where(Department.code == code)):
         raise Conflict(f"部门编码 {code} 已存在", hint="换一个编码")
     if parent_id is not None and session.get(Department, parent_id) is None:
@@ -104,6 +107,8 @@ def create_account(
     username = username.strip()
     if not username or len(username) > 128 or any(c.isspace() for c in username):
         raise InvalidInput(f"用户名不合法：{username!r}", hint="1 到 128 个字符，不含空格")
+    check_name(username, "用户名")
+    check_name(display_name, "显示名")
     password = password or generate_password()
     user = create_user(session, username, password, [], display_name)
     user.must_change_password = True
@@ -256,6 +261,7 @@ def issue_api_key(
     inside ``department_id``). Administrator roles are never given to a system key."""
     if not name.strip():
         raise InvalidInput("密钥名称不能为空")
+    check_name(name, "密钥名称")
     if user_id is not None:
         get_user(session, user_id)
     if department_id is not None:
