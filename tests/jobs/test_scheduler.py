@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 import shuzhi.jobs.testing  # noqa: F401  (registers the test kinds)
-from shuzhi.jobs import scheduler, store
+from shuzhi.jobs import registry, scheduler, store
 from shuzhi.jobs.queue import DatabaseQueue
 from shuzhi.jobs.scheduler import Maintenance, acquire, sync_schedules, tick
 from shuzhi.jobs.settings import JobSettings
@@ -21,6 +21,9 @@ QUEUE = DatabaseQueue()
 
 @pytest.fixture
 def declared() -> Iterator[None]:
+    """Only the test's own schedule. The real job modules are imported first, so the worker's
+    own discovery (which imports each module once) adds nothing to it."""
+    registry.discover()
     saved = dict(scheduler._PERIODIC)
     scheduler._PERIODIC.clear()
     scheduler.periodic("nightly-noop", "test.noop", every=timedelta(hours=24), params={"echo": 1})
@@ -166,3 +169,30 @@ def test_the_platform_declares_its_periodic_jobs_and_a_worker_stores_them(db: Da
     with db.session() as session:
         stored = set(session.scalars(select(JobSchedule.name)))
     assert wanted <= stored
+
+
+def test_the_worker_loads_the_job_modules_before_it_syncs_their_schedules(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh worker has imported no job module yet: its first round must import them (where
+    ``periodic`` declares the schedules) before syncing, or it syncs nothing, ever."""
+    saved = dict(scheduler._PERIODIC)
+    scheduler._PERIODIC.clear()
+
+    def discover_modules(extra: str | None = None) -> None:  # what importing a module does
+        scheduler.periodic("weekly-noop", "test.noop", every=timedelta(days=7))
+
+    monkeypatch.setattr(registry, "discover", discover_modules)
+    try:
+        Maintenance(db, QUEUE, JobSettings(sweep_seconds=0.1), "leader").once()
+    finally:
+        scheduler._PERIODIC.clear()
+        scheduler._PERIODIC.update(saved)
+    with db.session() as session:
+        assert list(session.scalars(select(JobSchedule.name))) == ["weekly-noop"]
+
+
+def test_the_platform_declares_its_upkeep_schedules() -> None:
+    registry.discover()
+    names = {p.kind for p in scheduler.declared()}
+    assert {"review.escalate", "audit.retention", "data.quality"} <= names, names

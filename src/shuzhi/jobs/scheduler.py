@@ -189,7 +189,13 @@ class Maintenance(threading.Thread):
         if not acquire(self.db, LEADER, self.holder, ttl):
             return
         if not self._synced:
-            self._synced = bool(sync_schedules(self.db) >= 0)
+            # The schedules are declared by the job modules (``periodic(...)`` at import): load
+            # them first, or a worker that has not yet run a job would sync none, ever.
+            from shuzhi.jobs.registry import discover
+
+            discover()
+            sync_schedules(self.db)
+            self._synced = True
         store.reap(self.db)
         tick(self.db, self.queue)
         if self.queue.remote:
