@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from shuzhi.cli.main import main
 from shuzhi.config import Settings
-from shuzhi.storage.db import Database
+from shuzhi.storage.db import Database, utcnow
 from shuzhi.storage.models import AuditRecord
 from tests.platform.helpers import as_database_owner
 
@@ -92,3 +92,32 @@ def test_cli_errors_are_one_line_without_traceback(settings: Settings, db: Datab
     )  # fmt: skip
     assert result.returncode == 2
     assert "用户 nobody 不存在" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_reviews_is_a_group_a_bare_call_shows_help_and_escalates_nothing(
+    cli: Callable[..., Run], db: Database
+) -> None:
+    """`shuzhi reviews` used to be the escalate command itself (typer collapses a group of one
+    command), so looking at its help escalated the whole overdue queue."""
+    from datetime import timedelta
+
+    from shuzhi.platform import review
+    from shuzhi.storage.models import ReviewTask
+    from tests.platform.helpers import department
+
+    with db.session() as session:
+        dept = department(session, "a")
+        task = review.create_review_task(session, dept.id, "k", "s", 1, "t", {}, due_in_hours=1)
+        task.due_at = utcnow() - timedelta(hours=2)
+        task_id = task.id
+
+    bare = cli("reviews")
+    assert "escalate" in bare.stdout + bare.stderr and "status" in bare.stdout + bare.stderr
+    with db.session() as session:
+        assert session.get(ReviewTask, task_id).escalation_level == 0  # type: ignore[union-attr]
+
+    assert "待复核 1，其中超期 1" in cli("reviews", "status").stdout
+    escalated = cli("reviews", "escalate")
+    assert escalated.returncode == 0 and "已升级 1 个超期任务" in escalated.stdout
+    with db.session() as session:
+        assert session.get(ReviewTask, task_id).escalation_level == 1  # type: ignore[union-attr]

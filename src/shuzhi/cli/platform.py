@@ -240,6 +240,21 @@ def _confirmed(question: str) -> bool:
 # reviews -------------------------------------------------------------------------------------
 
 
+@reviews_app.callback()
+def reviews_group() -> None:
+    """人工复核队列。"""
+    # A callback keeps `reviews` a group: typer turns a group of one command into that command,
+    # and a bare `shuzhi reviews` (meant to show the help) escalated the whole queue.
+
+
+@reviews_app.command("status")
+def reviews_status() -> None:
+    """How many review tasks wait, and how many of them are overdue."""
+    with database().session() as session:
+        pending, overdue = review.backlog(session)
+    console.print(f"待复核 {pending}，其中超期 {overdue}")
+
+
 @reviews_app.command("escalate")
 def reviews_escalate() -> None:
     """Escalate overdue review tasks (run it from cron or the job scheduler)."""
