@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shuzhi.cli.common import console, database, settings
+from shuzhi.cli.common import cli_actor, console, database, settings
 from shuzhi.scenarios.hotline.batch import BatchResult
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
 from shuzhi.scenarios.hotline.records import ImportProblem
@@ -61,6 +61,8 @@ def _print_result(result: BatchResult) -> None:
     if s["evaluation"]:
         e = s["evaluation"]
         table.add_row("本批准确率 / 宏F1", f"{e['accuracy']:.3f} / {e['macro_f1']:.3f}")
+        if e.get("n_in_training"):
+            table.add_row("", e["note"])
     console.print(table)
 
     _print_unusable(unusable)
@@ -112,7 +114,7 @@ def run(
         out_dir=out,
         threshold=threshold,
         db=db,
-        actor="cli",
+        actor=cli_actor(),
         taxonomy=taxonomy,
     )
     _print_result(result)
@@ -163,7 +165,7 @@ def demo() -> None:
         history=inputs.history,
         out_dir=s.data_dir / "hotline-demo",
         db=database(s),
-        actor="cli",
+        actor=cli_actor(),
         taxonomy=inputs.taxonomy,
     )
     _print_result(result)

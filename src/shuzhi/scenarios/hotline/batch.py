@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shuzhi.scenarios.hotline._base import mask_for_display, mask_requester
-from shuzhi.scenarios.hotline.classifier import DispatchClassifier, training_text
+from shuzhi.scenarios.hotline.classifier import DispatchClassifier, text_key, training_text
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD, Dispatcher
 from shuzhi.scenarios.hotline.extract import (
     classify_type,
@@ -87,7 +87,8 @@ class BatchResult:
 def _short_evaluation(evaluation: dict[str, Any] | None) -> dict[str, Any] | None:
     if not evaluation:
         return None
-    return {k: evaluation[k] for k in ("accuracy", "macro_f1", "n_labelled")}
+    keep = ("accuracy", "macro_f1", "n_labelled", "n_in_training", "training_only", "note")
+    return {k: evaluation[k] for k in keep if k in evaluation}
 
 
 def build_orders(
@@ -143,23 +144,46 @@ def _order(message: Message, title: str, text: str, dispatch: Any, rules: Rules,
     )
 
 
-def evaluate(orders: Sequence[Order]) -> dict[str, Any] | None:
-    """Accuracy, macro-F1 and the confusion matrix when the input carries labels."""
+def evaluate(
+    orders: Sequence[Order], training_keys: Collection[str] = frozenset()
+) -> dict[str, Any] | None:
+    """Accuracy, macro-F1 and the confusion matrix when the input carries labels.
+
+    Messages the model was trained on (``training_keys``, see ``classifier.text_key``) are left
+    out: scoring a model on its own training data says little (the shared sample file shares
+    two thirds of its messages with the labelled history). When every labelled message was in
+    training, all are scored and the result says so.
+    """
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
     labelled = [o for o in orders if o.message.label]
     if not labelled:
         return None
-    truth = [str(o.message.label) for o in labelled]
-    predicted = [o.dispatch.category for o in labelled]
+    unseen = [
+        o
+        for o in labelled
+        if text_key(training_text(o.message.title, o.message.text)) not in training_keys
+    ]
+    in_training = len(labelled) - len(unseen)
+    scored = unseen or labelled
+    truth = [str(o.message.label) for o in scored]
+    predicted = [o.dispatch.category for o in scored]
     classes = sorted(set(truth) | set(predicted))
+    if not in_training:
+        note = "在本批数据上的结果；若这些数据也用于训练模型，此数值偏高，请以交叉验证为准"
+    elif unseen:
+        note = f"只计未参与训练的 {len(unseen)} 条；另有 {in_training} 条在训练数据中，未计入"
+    else:
+        note = "本批全部是训练数据，此数值偏高，请以交叉验证（shuzhi hotline train --folds 5）为准"
     return {
-        "n_labelled": len(labelled),
+        "n_labelled": len(scored),
+        "n_in_training": in_training,
+        "training_only": not unseen and in_training > 0,
         "accuracy": float(accuracy_score(truth, predicted)),
         "macro_f1": float(f1_score(truth, predicted, labels=classes, average="macro")),
         "classes": classes,
         "confusion": confusion_matrix(truth, predicted, labels=classes).tolist(),
-        "note": "在本批数据上的结果；若这些数据也用于训练模型，此数值偏高，请以交叉验证为准",
+        "note": note,
     }
 
 
@@ -199,7 +223,7 @@ class BatchJob:
             imported=imported,
             model=self.classifier.manifest.name,
             threshold=self.threshold,
-            evaluation=evaluate(orders),
+            evaluation=evaluate(orders, self.classifier.training_keys),
         )
         if self.topics:
             result.hot_topics = _hot_topics(orders, progress)

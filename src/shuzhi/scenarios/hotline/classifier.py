@@ -15,6 +15,7 @@ Format 1 (a sigmoid-calibrated SVM, before 2026-12-04) still loads and predicts 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
+# Short hashes of the messages a model was trained on, so a batch scored against its own labels
+# can leave out what the model has already seen (models saved before 2026-12-04 have none).
+KEYS_FILE = "training-keys.json"
 # Format of a saved model. 1: sigmoid-calibrated SVM (probabilities from the pipeline).
 # 2: plain SVM + softmax temperature in the manifest.
 FORMAT = 2
@@ -151,10 +155,18 @@ class Manifest:
         return f"hotline-dispatch-v{self.version}"
 
 
+def text_key(text: str) -> str:
+    """A short hash of a message as ``deduplicate`` compares them (whitespace and a leading
+    title ignored), kept instead of the text itself."""
+    tail = _NORMAL.sub("", text)[-80:]
+    return hashlib.blake2b(tail.encode("utf-8"), digest_size=8).hexdigest()
+
+
 @dataclass
 class DispatchClassifier:
     pipeline: Pipeline
     manifest: Manifest
+    training_keys: frozenset[str] = frozenset()
 
     @property
     def classes(self) -> list[str]:
@@ -214,7 +226,7 @@ def train(texts: Sequence[str], labels: Sequence[str], *, source: str = "") -> D
         temperature=temperature,
     )
     log.info("trained dispatch classifier (%d samples, temperature %.3f)", len(texts), temperature)
-    return DispatchClassifier(pipeline, manifest)
+    return DispatchClassifier(pipeline, manifest, frozenset(text_key(t) for t in texts))
 
 
 def deduplicate(texts: Sequence[str], labels: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -320,6 +332,8 @@ class ModelStore:
         folder = self.root / f"v{version}"
         folder.mkdir(parents=True, exist_ok=False)
         joblib.dump(classifier.pipeline, folder / MODEL_FILE, compress=3)
+        keys = sorted(classifier.training_keys)
+        (folder / KEYS_FILE).write_text(json.dumps(keys), "utf-8")
         # The manifest is written last: a version without one is incomplete and never loaded.
         text = json.dumps(asdict(classifier.manifest), ensure_ascii=False, indent=2)
         (folder / MANIFEST_FILE).write_text(text, "utf-8")
@@ -349,4 +363,6 @@ class ModelStore:
                 hint="升级 shuzhi，或运行 `shuzhi hotline train 历史工单.csv` 重新训练",
             )
         pipeline = joblib.load(self.root / f"v{chosen}" / MODEL_FILE)
-        return DispatchClassifier(pipeline, manifest)
+        keys_file = self.root / f"v{chosen}" / KEYS_FILE
+        keys = json.loads(keys_file.read_text("utf-8")) if keys_file.is_file() else []
+        return DispatchClassifier(pipeline, manifest, frozenset(keys))
