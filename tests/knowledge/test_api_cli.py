@@ -126,6 +126,7 @@ def test_cli_create_import_search_ask(tmp_path: Path, corpus: Path) -> None:
     assert imported.returncode == 1, imported.stderr  # one broken file: the rest goes in
     assert "新增 4" in imported.stdout and "失败 1" in imported.stdout
     assert "PDF 文件无法读取" in imported.stdout
+    assert "跳过 1 个目录索引文件" in imported.stdout
 
     found = _cli("search", "法规", "济南热线多少个工作日内办结", env=env)
     assert "《济南市市民热线条例》第二条（2018-07-27）" in found.stdout

@@ -11,7 +11,7 @@ from shuzhi.knowledge import Grade, KnowledgeService, SearchFilters
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import Department, KbChunk, KbDocument
 
-from .conftest import NATIONAL
+from .conftest import NATIONAL, local_rule
 
 
 def test_search_returns_the_article_with_a_citation(service: KnowledgeService, laws: str) -> None:
@@ -179,3 +179,35 @@ def test_upload_is_identified_by_name(service: KnowledgeService) -> None:
     second = service.import_upload("上传", "指南.txt", "护照办理需要7个工作日。".encode())
     assert (first.added, second.unchanged) == (1, 1)
     assert service.search("上传", "护照办理", k=1)[0].document_title == "指南"
+
+
+def test_a_single_local_file_takes_its_place_from_the_title(
+    service: KnowledgeService, tmp_path: Path, db: Database
+) -> None:
+    # A bureau imports its own files one by one: no DLC/山东地方法规 folder to read a place from.
+    service.create("热线法规")
+    for city, days in (("青岛市", 3), ("济南市", 5)):
+        path = tmp_path / f"{city}市民热线条例(2019-05-01).md"
+        path.write_text(local_rule(city, days), encoding="utf-8")
+        assert service.import_paths("热线法规", [path]).added == 1
+
+    with db.session() as session:
+        rows = session.execute(select(KbDocument.province, KbDocument.city)).all()
+    places = {tuple(row) for row in rows}
+    assert places == {("山东", "青岛市"), ("山东", "济南市")}
+    top = service.search("热线法规", "热线事项多少个工作日内办结答复", k=2)
+    assert [p.jurisdiction for p in top] == ["山东·济南市", "山东·青岛市"]  # home city first
+
+
+def test_folder_indexes_are_skipped_whether_named_or_found(
+    service: KnowledgeService, corpus: Path, db: Database
+) -> None:
+    service.create("索引")
+    named = service.import_paths("索引", [corpus / "社会法" / "_index.md"])
+    assert (named.seen, named.added, named.skipped) == (0, 0, ["_index.md"])
+
+    found = service.import_paths("索引", [corpus])
+    assert (found.added, found.skipped) == (4, ["laws/社会法/_index.md"])
+    with db.session() as session:
+        keys = session.scalars(select(KbDocument.source_key)).all()
+    assert len(keys) == 4 and not any(key.endswith("_index.md") for key in keys)

@@ -18,7 +18,7 @@ from typing import cast
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from shuzhi.errors import InvalidInput
+from shuzhi.errors import InvalidInput, os_error_zh
 from shuzhi.knowledge import jurisdiction
 from shuzhi.knowledge._text import index_text
 from shuzhi.knowledge.backends import IndexEntry, SearchBackend
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
 BATCH_FILES = 200
-SKIPPED_NAMES = ("_index.md",)
+SKIPPED_NAMES = ("_index.md",)  # folder indexes of the law corpus: front matter, no text
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,10 @@ class _Prepared:
 
 
 def sources_from_paths(paths: Iterable[Path]) -> Iterator[Source]:
-    """Files given directly, and supported files found under folders (keyed relative to them)."""
+    """Files given directly, and supported files found under folders (keyed relative to them).
+
+    Folder indexes (``_index.md``) are passed on too, so the import report can say it skipped them.
+    """
     for path in paths:
         if path.is_dir():
             for file in sorted(path.rglob("*")):
@@ -74,7 +77,6 @@ def _wanted(file: Path) -> bool:
     return (
         file.is_file()
         and file.suffix.lower() in supported_suffixes()
-        and name not in SKIPPED_NAMES
         and not name.startswith((".", "~$"))
     )
 
@@ -86,7 +88,8 @@ class Importer:
         self.kb_id = kb_id
 
     def run(self, sources: Sequence[Source], progress: Progress | None = None) -> ImportReport:
-        report = ImportReport()
+        report = ImportReport(skipped=[s.key for s in sources if s.name in SKIPPED_NAMES])
+        sources = [s for s in sources if s.name not in SKIPPED_NAMES]
         self.finish_interrupted()
         known = self._known_hashes()
         batch: list[_Prepared] = []
@@ -155,7 +158,7 @@ class Importer:
             report.failed.append(FileFailure(source.key, str(exc)))
             return None
         except OSError as exc:
-            message = f"无法读取文件：{source.key}（{exc.strerror or exc}）"
+            message = f"无法读取文件：{source.key}（{os_error_zh(exc)}）"
             report.failed.append(FileFailure(source.key, message))
             return None
         _classify(doc, source.key, chunks)
@@ -287,7 +290,9 @@ def _chunks(doc: ParsedDocument) -> list[ChunkDraft]:
 def _classify(doc: ParsedDocument, key: str, chunks: list[ChunkDraft]) -> None:
     if "案例" in PurePosixPath(key).parts[:-1]:
         doc.doc_type = DocType.CASE
-    doc.province, doc.city = jurisdiction.infer(key, doc.title)
+    # A case's title starts with a party (中山市某公司诉…), not with the place that made a rule.
+    title = "" if doc.doc_type is DocType.CASE else doc.title
+    doc.province, doc.city = jurisdiction.infer(key, title)
 
 
 def title_words(title: str, subtitle: str) -> str:

@@ -134,6 +134,7 @@ class ImportReport:
     unchanged: int = 0
     chunks: int = 0
     failed: list[FileFailure] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # folder indexes (_index.md), not texts
     embedded: int = 0  # chunks given a dense vector (only with an embedding model)
     embedding_error: str = ""  # why embedding stopped; the next import or reindex goes on
 

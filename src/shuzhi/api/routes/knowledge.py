@@ -115,6 +115,7 @@ class ImportPublic(BaseModel):
     unchanged: int
     chunks: int
     failed: list[FailurePublic]
+    skipped: list[str]
 
     @classmethod
     def of(cls, r: ImportReport) -> ImportPublic:
@@ -126,6 +127,7 @@ class ImportPublic(BaseModel):
             unchanged=r.unchanged,
             chunks=r.chunks,
             failed=failed,
+            skipped=r.skipped,
         )
 
 
