@@ -37,3 +37,16 @@ def test_a_missing_file_is_reported_as_missing_in_chinese(
     assert run.returncode == 1
     assert "无法读取文件：没有这个.md（文件不存在）" in run.stdout
     assert "No such file" not in run.stdout + run.stderr
+
+
+def test_a_missing_question_file_is_reported_as_missing_in_chinese(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_cli(monkeypatch, capsys, "kb", "create", "政策库")
+    questions = tmp_path / "questions.yaml"
+
+    run = run_cli(monkeypatch, capsys, "kb", "evaluate", "政策库", str(questions))
+
+    assert run.returncode == 2
+    assert f"评测问题文件无法读取：{questions}（文件不存在）" in run.stderr
+    assert "Errno" not in run.stderr

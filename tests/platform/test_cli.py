@@ -62,7 +62,7 @@ def test_cli_manages_accounts_and_detects_tampering(
     assert created.returncode == 0, created.stderr
     assert "一次性密码" in created.stdout
     listed = cli("users", "list")
-    assert "reviewer@人社局" in listed.stdout
+    assert "复核人员@人社局（reviewer@rsj）" in listed.stdout
 
     both = cli("users", "grant", "li", "system_admin")
     assert both.returncode == 0

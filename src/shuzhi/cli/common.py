@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 
 from shuzhi.config import Settings, load_settings
+from shuzhi.errors import InvalidInput, os_error_zh
 from shuzhi.storage.db import Database
 from shuzhi.storage.setup import connect as connect_database
 from shuzhi.storage.setup import open_database
@@ -16,6 +20,25 @@ from shuzhi.validation import check_name
 console = Console()
 # Errors are one line each: never wrapped at the terminal's width.
 err_console = Console(stderr=True, soft_wrap=True)
+
+
+def cli_actor() -> str:
+    """Who a command acts as in the audit log and on its records: ``cli:<login name>``.
+
+    Whoever holds the server's shell and database settings already holds every power the console
+    grants, so the login name is the only identity there is to record.
+    """
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # a container user with no passwd entry and no $USER
+        login = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"cli:{login}"
+
+
+def unwritable(path: Path, exc: OSError) -> InvalidInput:
+    """The refusal for an output file (``-o``) that cannot be written."""
+    reason = os_error_zh(exc, writing=True)
+    return InvalidInput(f"无法写入 {path}：{reason}", hint="检查 -o 给出的路径")
 
 
 def settings() -> Settings:

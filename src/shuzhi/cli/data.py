@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from shuzhi.cli.common import console, database, printable, settings
+from shuzhi.cli.common import cli_actor, console, database, printable, settings
 from shuzhi.config import Settings
 from shuzhi.dataofficer import service
 from shuzhi.dataofficer.model import drafters
@@ -28,7 +28,11 @@ from shuzhi.platform.roles import Role
 from shuzhi.storage.models import Dataset
 
 app = typer.Typer(help="AI 数据官：数据集登记、画像、分级、质量与问数", no_args_is_help=True)
-LOCAL = Principal(name="cli", roles=frozenset({(Role.SYSTEM_ADMIN.value, None)}))
+
+
+def _local() -> Principal:
+    """The operator at the server's terminal, who may read every registered dataset."""
+    return Principal(name=cli_actor(), roles=frozenset({(Role.SYSTEM_ADMIN.value, None)}))
 
 
 FileNameOption = Annotated[
@@ -48,7 +52,7 @@ def _resolve(
     if path.is_file():
         name = service.dataset_name(name or path.stem)
         return service.register_file(
-            session, cfg, path, name=name, actor="cli", sheet=sheet, replace=True
+            session, cfg, path, name=name, actor=cli_actor(), sheet=sheet, replace=True
         )
     try:
         return service.get_dataset(session, target)
@@ -73,7 +77,14 @@ def register_cmd(
     cfg = settings()
     with database(cfg).session() as session:
         dataset = service.register_file(
-            session, cfg, file, name=name, title=title, actor="cli", sheet=sheet, replace=replace
+            session,
+            cfg,
+            file,
+            name=name,
+            title=title,
+            actor=cli_actor(),
+            sheet=sheet,
+            replace=replace,
         )
         console.print(
             f"[green]已登记[/] {dataset.name}：{dataset.row_count} 行，{len(dataset.columns)} 列"
@@ -94,7 +105,7 @@ def register_db_cmd(
     cfg = settings()
     with database(cfg).session() as session:
         dataset = service.register_database(
-            session, cfg, url, table, name=name, actor="cli", replace=replace
+            session, cfg, url, table, name=name, actor=cli_actor(), replace=replace
         )
         console.print(f"[green]已登记[/] {dataset.name}：{dataset.row_count} 行")
 
@@ -161,7 +172,7 @@ def quality_cmd(
             with console.status("首次检查：先分析数据并生成建议规则…"):
                 service.profile_dataset(session, dataset)
         with console.status(f"正在检查 {dataset.name}…"):
-            run = service.run_quality(session, dataset.id, triggered_by="cli")
+            run = service.run_quality(session, dataset.id, triggered_by=cli_actor())
         _print_run(run.results, run.score, run.row_count, rows)
 
 
@@ -189,10 +200,10 @@ def ask_cmd(
     db = database(cfg)
     gateway = Gateway(db, cfg)
     try:
-        sql_drafter, _ = drafters(gateway, Caller("user", "cli"))
+        sql_drafter, _ = drafters(gateway, Caller("user", cli_actor()))
         with db.session() as session:
             answer = service.ask(
-                session, cfg, question, LOCAL, drafter=sql_drafter, max_rows=max_rows
+                session, cfg, question, _local(), drafter=sql_drafter, max_rows=max_rows
             )
     finally:
         gateway.close()
@@ -218,7 +229,7 @@ def template_add_cmd(
 ) -> None:
     """Propose a template (it answers once approved in the console or API)."""
     with database().session() as session:
-        row = service.add_template(session, question, sql, actor="cli")
+        row = service.add_template(session, question, sql, actor=cli_actor())
         console.print(f"[green]已提交模板[/] #{row.id}，待数据官审核后生效")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from shuzhi.cli.common import console, database, settings
+from shuzhi.cli.common import cli_actor, console, database, settings
 from shuzhi.employees import EmployeeRuntime, Turn, load_definition_file, service
 from shuzhi.employees.runtime import StreamReset
 from shuzhi.errors import Conflict, InvalidInput
@@ -23,10 +22,6 @@ from shuzhi.storage.models import Department, Employee, EmployeeVersion
 app = typer.Typer(help="数智员工：定义、上岗、对话", no_args_is_help=True)
 
 QUIT = {"exit", "quit", "退出", "再见"}
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
 
 
 def _departments(db: Database) -> dict[int, Department]:
@@ -123,7 +118,7 @@ def apply_cmd(
         with database().session() as session:
             before = session.scalar(select(Employee).where(Employee.slug == definition.id))
             old_version = before.current_version if before is not None else None
-            row = service.apply_definition(session, definition, _actor())
+            row = service.apply_definition(session, definition, cli_actor())
             version, status = row.current_version, row.status
     except InvalidInput as exc:
         # One line: the file, line and field of each problem, side by side.
@@ -154,7 +149,7 @@ def transition_cmd(
         raise InvalidInput("请用 --reason 说明变更原因", hint="原因会写入审计日志")
     with database().session() as session:
         try:
-            row = service.transition(session, employee_id, _state(state), _actor(), reason)
+            row = service.transition(session, employee_id, _state(state), cli_actor(), reason)
         except Conflict:
             session.commit()  # keep the audit record of a refused transition
             raise

@@ -10,8 +10,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shuzhi import jobs
-from shuzhi.cli.common import console, database, settings, setup_logging
-from shuzhi.errors import InvalidInput
+from shuzhi.cli import labels
+from shuzhi.cli.common import cli_actor, console, database, settings, setup_logging
+from shuzhi.errors import InvalidInput, json_error_zh
 from shuzhi.jobs.scheduler import list_schedules, update_schedule
 from shuzhi.storage.models import Job
 
@@ -20,6 +21,12 @@ app = typer.Typer(help="后台任务：查看、取消、重试、运行", no_ar
 
 def _status(job: Job) -> str:
     return jobs.STATUS_ZH.get(job.status, job.status)
+
+
+def _kind(name: str) -> str:
+    """A job kind by its title, with the name `jobs run` and `--kind` take."""
+    titles = {kind.name: kind.title for kind in jobs.all_kinds()}
+    return labels.with_code(titles.get(name, name), name)
 
 
 def _progress(job: Job) -> str:
@@ -44,7 +51,7 @@ def list_cmd(
     for job in rows:
         table.add_row(
             str(job.id),
-            job.kind,
+            _kind(job.kind),
             _status(job),
             _progress(job),
             f"{job.attempts}/{job.max_attempts}",
@@ -58,7 +65,7 @@ def list_cmd(
 def show_cmd(job_id: int) -> None:
     """Show one job: state, progress, result or error."""
     job = jobs.get(database(), job_id)
-    console.print(f"任务 {job.id}  {job.kind}  [bold]{_status(job)}[/]")
+    console.print(f"任务 {job.id}  {_kind(job.kind)}  [bold]{_status(job)}[/]")
     console.print(f"进度：{_progress(job)}    尝试：{job.attempts}/{job.max_attempts}")
     console.print(f"参数：{json.dumps(job.params, ensure_ascii=False)}", highlight=False)
     if job.locked_by:
@@ -125,7 +132,8 @@ def _parse_params(raw: str) -> dict[str, Any]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
-            f"--params 不是合法的 JSON：{exc.msg}", hint="例如 --params '{\"items\": 10}'"
+            f"--params 不是合法的 JSON：{json_error_zh(exc)}",
+            hint="例如 --params '{\"items\": 10}'",
         ) from exc
     if not isinstance(value, dict):
         raise InvalidInput("--params 必须是 JSON 对象", hint="例如 --params '{\"items\": 10}'")
@@ -149,7 +157,9 @@ def run_cmd(
         def report(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
 
-        job = jobs.run_inline(db, kind, parsed, settings=cfg, created_by="cli", on_progress=report)
+        job = jobs.run_inline(
+            db, kind, parsed, settings=cfg, created_by=cli_actor(), on_progress=report
+        )
     show_cmd(job.id)
     if job.status != "succeeded":
         raise typer.Exit(1)

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shuzhi.aigc import visible_label
+from shuzhi.cli import labels
 from shuzhi.cli.common import console, database, printable, settings
 from shuzhi.errors import UserError
 from shuzhi.knowledge import Grade, KnowledgeService, Passage, SearchFilters
@@ -27,9 +28,9 @@ def _service() -> KnowledgeService:
 @app.command("create")
 def create_cmd(
     name: Annotated[str, typer.Argument(callback=printable("知识库名称"))],
-    grade: Annotated[Grade, typer.Option(help="密级：public / internal / restricted")] = (
-        Grade.INTERNAL
-    ),
+    grade: Annotated[
+        Grade, typer.Option(help="密级：public（公开）/ internal（内部）/ restricted（受限）")
+    ] = Grade.INTERNAL,
     department_id: Annotated[int | None, typer.Option(help="所属部门编号")] = None,
     description: Annotated[
         str, typer.Option(help="说明", callback=printable("说明", multiline=True))
@@ -37,7 +38,7 @@ def create_cmd(
 ) -> None:
     """Create a knowledge base."""
     kb = _service().create(name, department_id=department_id, grade=grade, description=description)
-    console.print(f"[green]已创建知识库[/] {kb.name}（密级 {kb.grade}）")
+    console.print(f"[green]已创建知识库[/] {kb.name}，密级：{labels.grade(kb.grade)}")
 
 
 @app.command("list")
@@ -45,7 +46,8 @@ def list_cmd() -> None:
     """List knowledge bases with their document and passage counts."""
     table = Table("名称", "密级", "部门", "文档", "段落")
     for kb, documents, chunks in _service().list_bases():
-        table.add_row(kb.name, kb.grade, str(kb.department_id or "—"), str(documents), str(chunks))
+        row = (kb.name, labels.grade(kb.grade), str(kb.department_id or "—"))
+        table.add_row(*row, str(documents), str(chunks))
     console.print(table)
 
 
@@ -74,6 +76,8 @@ def import_cmd(
         f"[green]完成[/]：{report.seen} 个文件，新增 {report.added}，更新 {report.replaced}，"
         f"未变 {report.unchanged}，失败 {len(report.failed)}；段落 {report.chunks}"
     )
+    if report.skipped:
+        console.print(f"[dim]跳过 {len(report.skipped)} 个目录索引文件（_index.md，不是正文）[/]")
     for failure in report.failed:
         console.print(f"[red]失败[/] {failure.path}：{failure.message}", highlight=False)
     if report.seen == 0:

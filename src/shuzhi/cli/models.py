@@ -15,7 +15,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
-from shuzhi.cli.common import console, database, settings
+from shuzhi.cli.common import cli_actor, console, database, settings
 from shuzhi.errors import InvalidInput, ShuzhiError
 from shuzhi.gateway import Caller, ChatRequest, Gateway
 from shuzhi.gateway.catalog import load_catalog
@@ -38,10 +38,6 @@ app = typer.Typer(help="模型底座：模型服务、别名、用量", no_args_
 
 Kind = Annotated[str, typer.Option(help="chat（对话）、reasoning（推理）或 embedding（向量）")]
 Zone = Annotated[str, typer.Option(help="inside（政务网内）或 outside（政务网外，发送前脱敏）")]
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
 
 
 def _validated(schema: type[S], /, **fields: Any) -> S:
@@ -102,7 +98,7 @@ def add_cmd(
     )  # fmt: skip
     cfg = settings()
     with database(cfg).session() as session:
-        add_endpoint(session, cfg, spec, actor=_actor())
+        add_endpoint(session, cfg, spec, actor=cli_actor())
     console.print(f"[green]已添加模型服务[/] {name}（{kind}，{trust_zone}）")
 
 
@@ -126,7 +122,7 @@ def update_cmd(
     change = _validated(EndpointUpdate, **given)
     cfg = settings()
     with database(cfg).session() as session:
-        update_endpoint(session, cfg, name, change, actor=_actor())
+        update_endpoint(session, cfg, name, change, actor=cli_actor())
     console.print(f"[green]已更新[/] {name}：{', '.join(sorted(given)) or '无变化'}")
 
 
@@ -134,7 +130,7 @@ def update_cmd(
 def remove_cmd(name: str) -> None:
     """Remove an endpoint that no alias uses any more."""
     with database().session() as session:
-        remove_endpoint(session, name, actor=_actor())
+        remove_endpoint(session, name, actor=cli_actor())
     console.print(f"[green]已删除模型服务[/] {name}")
 
 
@@ -150,7 +146,7 @@ def alias_cmd(
     spec = _validated(AliasSpec, name=name, endpoints=endpoints, kind=kind, is_default=default,
                       description=description)  # fmt: skip
     with database().session() as session:
-        set_alias(session, spec, actor=_actor())
+        set_alias(session, spec, actor=cli_actor())
     console.print(f"[green]已设置别名[/] {name}：{' → '.join(endpoints)}")
 
 
@@ -158,7 +154,7 @@ def alias_cmd(
 def unalias_cmd(name: str) -> None:
     """Remove an alias."""
     with database().session() as session:
-        remove_alias(session, name, actor=_actor())
+        remove_alias(session, name, actor=cli_actor())
     console.print(f"[green]已删除别名[/] {name}")
 
 
@@ -183,8 +179,12 @@ def test_cmd(
 
 
 def _test_one(gateway: Gateway, name: str) -> int:
-    question = ChatRequest(messages=[{"role": "user", "content": "请回复“正常”两个字。"}],
-                           model=name, max_tokens=16, caller=Caller("user", _actor()))  # fmt: skip
+    question = ChatRequest(
+        messages=[{"role": "user", "content": "请回复“正常”两个字。"}],
+        model=name,
+        max_tokens=16,
+        caller=Caller("user", cli_actor()),
+    )
     try:
         result = gateway.chat_sync(question)
     except ShuzhiError as exc:
@@ -204,7 +204,7 @@ def chat_cmd(
     cfg = settings()
     gateway = Gateway(database(cfg), cfg)
     request = ChatRequest(messages=[{"role": "user", "content": question}], model=model,
-                          thinking=think, caller=Caller("user", _actor()))  # fmt: skip
+                          thinking=think, caller=Caller("user", cli_actor()))  # fmt: skip
 
     async def run() -> None:
         async for chunk in gateway.stream(request):

@@ -6,7 +6,6 @@ database settings already holds every power the console grants.
 
 from __future__ import annotations
 
-import getpass
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -16,13 +15,15 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from shuzhi.cli.common import console, database, printable
+from shuzhi.cli import labels
+from shuzhi.cli.common import cli_actor, console, database, printable, unwritable
 from shuzhi.errors import InvalidInput, UserError
 from shuzhi.platform import accounts, review
 from shuzhi.platform.accounts import Actor
 from shuzhi.platform.audit import MIN_RETENTION, AuditFilter, export_csv, prune, verify_chain
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.db import utcnow
+from shuzhi.storage.models import Department
 
 users_app = typer.Typer(help="用户、角色与 API 密钥", no_args_is_help=True)
 departments_app = typer.Typer(help="部门（委办局）", no_args_is_help=True)
@@ -31,7 +32,7 @@ reviews_app = typer.Typer(help="人工复核队列", no_args_is_help=True)
 
 
 def _actor() -> Actor:
-    return Actor(Principal(name=f"cli:{getpass.getuser()}"), "127.0.0.1")
+    return Actor(Principal(name=cli_actor()), "127.0.0.1")
 
 
 # users ---------------------------------------------------------------------------------------
@@ -41,11 +42,11 @@ def _actor() -> Actor:
 def users_list() -> None:
     """List accounts with their roles."""
     with database().session() as session:
-        names = {d.id: d.name for d in accounts.list_departments(session)}
+        departments = {d.id: d for d in accounts.list_departments(session)}
         table = Table("id", "用户名", "姓名", "角色", "状态")
         for user in accounts.list_users(session):
-            roles = ", ".join(
-                r.role + (f"@{names.get(r.department_id)}" if r.department_id else "")
+            roles = "，".join(
+                _role_label(r.role, departments.get(r.department_id) if r.department_id else None)
                 for r in accounts.user_roles(session, user.id)
             )
             state = "启用" if user.is_active else "停用"
@@ -59,28 +60,47 @@ def users_create(
     display_name: Annotated[
         str, typer.Option("--name", help="姓名", callback=printable("姓名"))
     ] = "",
-    role: Annotated[list[str] | None, typer.Option(help="角色，可写 reviewer@部门编码")] = None,
+    role: Annotated[
+        list[str] | None, typer.Option(help="角色，可写 reviewer@部门编码；可重复")
+    ] = None,
 ) -> None:
     """Create an account and print its one-time password."""
+    granted = []
     with database().session() as session:
         user, password = accounts.create_account(session, _actor(), username, display_name)
         for spec in role or []:
             name, dept = _role_spec(session, spec)
-            accounts.grant_role(session, _actor(), user.id, name, dept)
+            accounts.grant_role(session, _actor(), user.id, name, _id(dept))
+            granted.append(_role_label(name, dept))
     # Printed once to the operator's terminal, never logged.
     console.print(
         f"已创建 {username}，一次性密码：[bold]{password}[/]（首次登录须修改）", soft_wrap=True
     )
+    if granted:
+        console.print("角色：" + "，".join(granted), highlight=False)
 
 
-def _role_spec(session: Session, spec: str) -> tuple[str, int | None]:
+def _role_spec(session: Session, spec: str) -> tuple[str, Department | None]:
+    """``reviewer@jyj`` as the role and the department with that code; ``viewer`` alone."""
     role, _, code = spec.partition("@")
-    if not code:
-        return role, None
+    return role, _department(session, code) if code else None
+
+
+def _department(session: Session, code: str) -> Department:
     for dept in accounts.list_departments(session):
         if dept.code == code:
-            return role, dept.id
+            return dept
     raise InvalidInput(f"部门编码 {code} 不存在", hint="用 `shuzhi departments list` 查看")
+
+
+def _id(dept: Department | None) -> int | None:
+    return dept.id if dept is not None else None
+
+
+def _role_label(role: str, dept: Department | None) -> str:
+    if dept is None:
+        return labels.role(role)
+    return labels.role(role, dept.code, dept.name)
 
 
 @users_app.command("grant")
@@ -90,8 +110,9 @@ def users_grant(
     """Grant a role (optionally within one department)."""
     with database().session() as session:
         name, dept = _role_spec(session, role)
-        accounts.grant_role(session, _actor(), username, name, dept)
-    console.print(f"已授予 {username}：{role}")
+        accounts.grant_role(session, _actor(), username, name, _id(dept))
+        granted = _role_label(name, dept)
+    console.print(f"已授予 {username}：{granted}", highlight=False)
 
 
 @users_app.command("revoke")
@@ -101,8 +122,9 @@ def users_revoke(
     """Revoke a role."""
     with database().session() as session:
         name, dept = _role_spec(session, role)
-        accounts.revoke_role(session, _actor(), username, name, dept)
-    console.print(f"已收回 {username}：{role}")
+        accounts.revoke_role(session, _actor(), username, name, _id(dept))
+        revoked = _role_label(name, dept)
+    console.print(f"已收回 {username}：{revoked}", highlight=False)
 
 
 @users_app.command("disable")
@@ -140,17 +162,39 @@ def users_reset_password(username: str) -> None:
 def users_key(
     name: Annotated[str, typer.Argument(callback=printable("密钥名称"))],
     user: Annotated[str | None, typer.Option(help="密钥归属的用户名（代表该用户）")] = None,
-    role: Annotated[list[str] | None, typer.Option(help="系统密钥的业务角色")] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(help="系统密钥的业务角色，可写 operator@部门编码（同 users grant）；可重复"),
+    ] = None,
     department: Annotated[str | None, typer.Option(help="系统密钥所属部门编码")] = None,
 ) -> None:
     """Issue an API key and print it once."""
     with database().session() as session:
         user_id = accounts.get_user(session, user).id if user else None
-        dept = _role_spec(session, f"x@{department}")[1] if department else None
+        roles, dept = _key_roles(session, role or [], department)
         _, plain = accounts.issue_api_key(
-            session, _actor(), name, user_id=user_id, department_id=dept, roles=role or []
+            session, _actor(), name, user_id=user_id, department_id=_id(dept), roles=roles
         )
+        shown = "，".join(_role_label(r, dept) for r in roles)
     console.print(f"API 密钥（仅显示一次）：[bold]{plain}[/]")
+    if shown:
+        console.print(f"角色：{shown}", highlight=False)
+
+
+def _key_roles(
+    session: Session, specs: list[str], department: str | None
+) -> tuple[list[str], Department | None]:
+    """A key belongs to one department: from ``--department``, or from ``role@部门编码``."""
+    codes = {code for _, _, code in (s.partition("@") for s in specs) if code}
+    if department:
+        codes.add(department)
+    if len(codes) > 1:
+        raise InvalidInput(
+            f"一个 API 密钥只能属于一个部门，却给了 {'、'.join(sorted(codes))}",
+            hint="每个部门各建一个密钥",
+        )
+    dept = _department(session, codes.pop()) if codes else None
+    return [s.partition("@")[0] for s in specs], dept
 
 
 # departments ---------------------------------------------------------------------------------
@@ -209,7 +253,11 @@ def audit_export(
         if output is None:
             export_csv(session, sys.stdout, flt, actor=_actor().name)
             return
-        with output.open("w", encoding="utf-8-sig", newline="") as out:
+        try:
+            out = output.open("w", encoding="utf-8-sig", newline="")
+        except OSError as exc:
+            raise unwritable(output, exc) from exc
+        with out:
             count = export_csv(session, out, flt, actor=_actor().name)
     console.print(f"已导出 {count} 条记录到 {output}")
 

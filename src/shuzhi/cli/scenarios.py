@@ -11,14 +11,14 @@ from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from shuzhi.cli.common import console, database
-from shuzhi.errors import InvalidInput
+from shuzhi.cli import labels
+from shuzhi.cli.common import cli_actor, console, database, unwritable
+from shuzhi.errors import InvalidInput, json_error_zh, os_error_zh, reason_zh
 from shuzhi.scenarios import (
     FIELD_NAMES_ZH,
     Catalogue,
     EvalReport,
     FieldId,
-    HumanGate,
     ScenarioDef,
     evaluate,
     export_pack,
@@ -55,14 +55,6 @@ def summary(scenario: ScenarioDef) -> dict[str, Any]:
     }
 
 
-GATE_LABELS = {
-    HumanGate.NONE: "无需复核",
-    HumanGate.APPROVE_BEFORE_EFFECT: "审批后生效",
-    HumanGate.CITIZEN_CONFIRMS: "申请人确认",
-    HumanGate.SAMPLED_AFTER: "事后抽检",
-}
-
-
 def _field_table(field_id: FieldId, scenarios: list[ScenarioDef]) -> Table:
     """One field's scenarios. The id is never cut (``run`` takes it); the other cells wrap."""
     table = Table(
@@ -76,8 +68,7 @@ def _field_table(field_id: FieldId, scenarios: list[ScenarioDef]) -> Table:
     for s in scenarios:
         star = "★" if s.flagship else ""
         name = f"{star}{s.name.zh}\n[dim]{s.department} · {s.employee}[/]"
-        gate = GATE_LABELS.get(s.human_gate, s.human_gate.value)
-        table.add_row(s.id, name, gate, str(len(s.cases)))
+        table.add_row(s.id, name, labels.gate(s.human_gate.value), str(len(s.cases)))
     return table
 
 
@@ -115,7 +106,8 @@ def show_cmd(scenario_id: str) -> None:
     s = load_catalogue().get(scenario_id)
     console.print(f"[bold]{s.name.zh}[/]（{s.name.en}） {s.id} v{s.version}")
     console.print(f"领域：{FIELD_NAMES_ZH[s.field]}  部门：{s.department}  员工：{s.employee}")
-    console.print(f"人工把关：{s.human_gate.value}  替代人工用时：{s.manual_minutes} 分钟")
+    gate = labels.gate(s.human_gate.value)
+    console.print(f"人工把关：{gate}  替代人工用时：{s.manual_minutes} 分钟")
     if s.description:
         console.print(s.description.strip())
     console.print("[bold]输入[/]")
@@ -140,21 +132,22 @@ def run_cmd(
     """Run a scenario on the inputs in a JSON file and print the result as JSON."""
     inputs = _read_json(input_file)
     result = run_scenario(
-        scenario_id, inputs, db=database() if store else None, actor="cli", catalogue=None
+        scenario_id, inputs, db=database() if store else None, actor=cli_actor(), catalogue=None
     )
     typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    hint = '输入文件应为 JSON 对象，如 {"question": "..."}'
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
-        raise InvalidInput(f"无法读取输入文件 {path}：{exc.strerror}") from exc
+        raise InvalidInput(f"无法读取输入文件 {path}：{os_error_zh(exc)}", hint="检查路径") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"输入文件 {path} {reason_zh(exc)}", hint=hint) from exc
     except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"输入文件 {path} 不是合法 JSON：第 {exc.lineno} 行 {exc.msg}",
-            hint='输入文件应为 JSON 对象，如 {"question": "..."}',
-        ) from exc
+        reason = json_error_zh(exc)
+        raise InvalidInput(f"输入文件 {path} 不是合法 JSON：{reason}", hint=hint) from exc
     if not isinstance(data, dict):
         raise InvalidInput(f"输入文件 {path} 应为 JSON 对象（键值对）")
     return data
@@ -231,7 +224,11 @@ def pack_export_cmd(
     """Export scenarios, with their rules and cases, as one pack file."""
     catalogue = load_catalogue()
     ids = _selection(catalogue, scenario_ids, False, field)
-    output.write_text(export_pack(ids, name=name, catalogue=catalogue), encoding="utf-8")
+    pack = export_pack(ids, name=name, catalogue=catalogue)
+    try:
+        output.write_text(pack, encoding="utf-8")
+    except OSError as exc:
+        raise unwritable(output, exc) from exc
     console.print(f"[green]已导出 {len(ids)} 个场景[/] → {output}")
 
 
@@ -241,7 +238,7 @@ def pack_import_cmd(
     replace: Annotated[bool, typer.Option(help="覆盖已安装的同编号场景")] = False,
 ) -> None:
     """Import a pack into this deployment's database (every case must pass first)."""
-    scenarios = import_pack(path, db=database(), actor="cli", replace=replace)
+    scenarios = import_pack(path, db=database(), actor=cli_actor(), replace=replace)
     console.print(
         f"[green]已导入 {len(scenarios)} 个场景[/]：" + "、".join(s.id for s in scenarios)
     )

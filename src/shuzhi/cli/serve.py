@@ -8,7 +8,7 @@ import typer
 
 from shuzhi.cli.common import console, database, err_console, settings, setup_logging
 from shuzhi.config import Settings
-from shuzhi.errors import UserError
+from shuzhi.errors import UserError, os_error_zh
 from shuzhi.storage.db import Database
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def _listen_error(host: str, port: int, exc: OSError) -> UserError:
     if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
         return UserError(f"本机没有监听地址 {host}：用 --host 或 SHUZHI_HOST 指定本机的地址")
     return UserError(
-        f"无法监听 {host}:{port}（{exc.strerror or exc}）：检查 --host / SHUZHI_HOST 与 --port"
+        f"无法监听 {host}:{port}（{os_error_zh(exc)}）：检查 --host / SHUZHI_HOST 与 --port"
     )
 
 

@@ -15,7 +15,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shuzhi.cli.common import console, settings
+from shuzhi.cli import labels
+from shuzhi.cli.common import cli_actor, console, settings
 from shuzhi.cli.serve import (
     HostOption,
     PortOption,
@@ -55,7 +56,8 @@ def _employee_knowledge(cfg: Settings, db: Database) -> None:
             if seeded.imported
             else "暂无文件，可用 shuzhi kb import 导入"
         )
-        console.print(f"已建知识库“{seeded.name}”（密级 {seeded.grade}）：{source}", soft_wrap=True)
+        grade = labels.zh("kb.grade", seeded.grade)
+        console.print(f"已建知识库“{seeded.name}”（密级 {grade}）：{source}", soft_wrap=True)
 
 
 def _hotline_demo(cfg: Settings, db: Database) -> None:
@@ -69,7 +71,7 @@ def _hotline_demo(cfg: Settings, db: Database) -> None:
         history=inputs.history,
         out_dir=cfg.data_dir / "hotline-demo",
         db=db,
-        actor="start",
+        actor=cli_actor(),
         taxonomy=inputs.taxonomy,
     )
     _print_result(result)

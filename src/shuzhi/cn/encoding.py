@@ -8,7 +8,7 @@ from pathlib import Path
 
 import charset_normalizer
 
-from shuzhi.errors import InvalidInput, NotFound
+from shuzhi.errors import InvalidInput, NotFound, os_error_zh
 
 __all__ = ["decode_bytes", "is_chinese_utf8", "read_text"]
 
@@ -116,7 +116,7 @@ def read_text(path: str | Path) -> str:
     except FileNotFoundError as exc:
         raise NotFound(f"文件不存在：{path}", hint="请检查文件路径") from exc
     except OSError as exc:
-        raise InvalidInput(f"无法读取文件 {path}：{exc.strerror}") from exc
+        raise InvalidInput(f"无法读取文件 {path}：{os_error_zh(exc)}") from exc
     try:
         return decode_bytes(data)[0]
     except InvalidInput as exc:

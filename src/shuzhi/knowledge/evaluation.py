@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from shuzhi.errors import InvalidInput
+from shuzhi.errors import InvalidInput, os_error_zh
 from shuzhi.knowledge.catalog import short_title
 from shuzhi.knowledge.model import Passage
 
@@ -71,7 +71,9 @@ def load_questions(path: Path) -> list[EvalQuestion]:
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
         return [EvalQuestion.model_validate(item) for item in raw or []]
-    except (OSError, yaml.YAMLError, ValidationError, TypeError) as exc:
+    except OSError as exc:
+        raise InvalidInput(f"评测问题文件无法读取：{path}（{os_error_zh(exc)}）") from exc
+    except (yaml.YAMLError, ValidationError, TypeError) as exc:
         raise InvalidInput(
             f"评测问题文件无法读取：{path}（{str(exc).splitlines()[0]}）",
             hint="每项需要 q、doc，可选 article、also",

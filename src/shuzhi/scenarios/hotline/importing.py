@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from shuzhi.errors import InvalidInput
+from shuzhi.errors import InvalidInput, os_error_zh
 from shuzhi.scenarios.hotline._base import clean_text, decode_bytes
 from shuzhi.scenarios.hotline.records import ImportProblem, ImportResult, Message
 from shuzhi.scenarios.hotline.taxonomy import looks_like_taxonomy
@@ -79,6 +79,8 @@ def read_rows(path: Path | str) -> Iterator[tuple[int, Sequence[Any]]]:
 
 
 def _open_rows(path: Path) -> tuple[Iterator[tuple[int, Sequence[Any]]], str | None]:
+    if path.is_dir():
+        raise InvalidInput(f"{path} 是文件夹，不是文件", hint="请给出文件夹中的 .xlsx 或 .csv 文件")
     if not path.is_file():
         raise InvalidInput(f"找不到文件：{path}", hint="检查文件路径")
     suffix = path.suffix.lower()
@@ -97,9 +99,12 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, Sequence[Any]]]:
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
+    except OSError as exc:
+        raise InvalidInput(f"无法读取 Excel 文件 {path.name}：{os_error_zh(exc)}") from exc
+    except Exception as exc:  # openpyxl raises zipfile, KeyError and XML errors for a bad file
         raise InvalidInput(
-            f"无法读取 Excel 文件 {path.name}：{exc}", hint="用 Excel 打开后另存为 .xlsx 再试"
+            f"{path.name} 不是有效的 .xlsx 文件（可能是 .xls 旧格式、已加密或已损坏）",
+            hint="请用 Excel 打开后另存为 .xlsx 或 CSV 再导入",
         ) from exc
     try:
         sheet = workbook.worksheets[0]
@@ -118,7 +123,10 @@ MAX_CELL_CHARS = 1_000_000
 
 
 def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, Sequence[Any]]], str]:
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"无法读取 {path.name}：{os_error_zh(exc)}") from exc
     try:
         text, encoding = decode_bytes(raw)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -135,8 +143,8 @@ def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, Sequence[Any]]], str]:
                 yield reader.line_num, row
         except csv.Error as exc:  # e.g. one cell past the field limit: the file is not a table
             raise InvalidInput(
-                f"{path.name} 第 {reader.line_num} 行无法按 CSV 读取：{exc}",
-                hint=f"单元格最长 {MAX_CELL_CHARS} 个字符；请检查引号是否配对",
+                f"{path.name} 第 {reader.line_num} 行无法按 CSV 读取（引号不配对或单元格过长）",
+                hint=f"请检查引号是否配对；单元格最长 {MAX_CELL_CHARS} 个字符",
             ) from exc
 
     return numbered(), encoding

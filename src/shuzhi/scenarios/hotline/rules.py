@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from shuzhi.errors import InvalidInput
+from shuzhi.errors import InvalidInput, os_error_zh
 from shuzhi.scenarios.hotline._base import add_working_days
 from shuzhi.scenarios.hotline.importing import BEIJING
 from shuzhi.scenarios.hotline.records import Deadline
@@ -111,7 +111,9 @@ def _read_yaml(path: Path | None, packaged: str) -> Any:
         try:
             text = Path(path).read_text("utf-8")
         except OSError as exc:
-            raise InvalidInput(f"无法读取规则文件 {path}：{exc}", hint="检查文件路径") from exc
+            raise InvalidInput(
+                f"无法读取规则文件 {path}：{os_error_zh(exc)}", hint="检查文件路径"
+            ) from exc
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
