@@ -7,6 +7,7 @@ file and line instead of failing a clerk's run later.
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shuzhi.errors import InvalidInput
 from shuzhi.scenarios.expr import compile_expr, template_exprs
+from shuzhi.scenarios.numbers import MAX_NUMBER, TooLarge, parse_number
 from shuzhi.validation import Name
 
 IDENT = r"^[a-z_][a-z0-9_]*$"
@@ -94,6 +96,9 @@ class Source(_Strict):
 InputType = Literal["string", "text", "integer", "number", "boolean", "date", "list", "object"]
 
 
+_NUMERIC_ZH = {"integer": "整数", "number": "数值"}
+
+
 class InputSpec(_Strict):
     name: str = Field(pattern=IDENT)
     type: InputType = "string"
@@ -113,17 +118,44 @@ class InputSpec(_Strict):
             re.compile(value)
         return value
 
+    @field_validator("min", "max")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        # A NaN bound would refuse every value ("不能小于 nan"); an infinite one means no bound.
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"min / max 应为有限数值，收到 {value}；不设上下限请删去该项")
+        return value
+
     @model_validator(mode="after")
     def _range(self) -> InputSpec:
-        if self.min is None and self.max is None:
-            return self
-        if self.type not in ("integer", "number"):
-            raise ValueError(f"输入 {self.name} 是 {self.type} 类型，min / max 只用于数值输入")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"输入 {self.name} 的 min（{self.min:g}）大于 max（{self.max:g}）")
-        if isinstance(self.default, int | float) and not self.within(self.default):
-            raise ValueError(f"输入 {self.name} 的默认值 {self.default} {self.range_zh()}")
+        if self.min is not None or self.max is not None:
+            if self.type not in ("integer", "number"):
+                raise ValueError(f"输入 {self.name} 是 {self.type} 类型，min / max 只用于数值输入")
+            if self.min is not None and self.max is not None and self.min > self.max:
+                raise ValueError(f"输入 {self.name} 的 min（{self.min:g}）大于 max（{self.max:g}）")
+        if self.default is not None and self.type in ("integer", "number"):
+            self._check_numeric_default()
         return self
+
+    def _check_numeric_default(self) -> None:
+        """The default is used as if the caller had typed it: it must pass the same checks."""
+        try:
+            number = parse_number(self.default)
+        except TooLarge:
+            limit = f"{MAX_NUMBER:,.0f}"
+            raise ValueError(
+                f"输入 {self.name} 的默认值 {self.default!r} 过大（绝对值不能超过 {limit}）"
+            ) from None
+        except ValueError:
+            raise ValueError(
+                f"输入 {self.name} 的默认值 {self.default!r} 不是{_NUMERIC_ZH[self.type]}"
+            ) from None
+        if self.type == "integer" and not isinstance(number, int):
+            raise ValueError(f"输入 {self.name} 的默认值 {self.default!r} 不是整数")
+        if not self.within(number):
+            raise ValueError(f"输入 {self.name} 的默认值 {self.default!r} {self.range_zh()}")
+        if self.choices is not None and number not in self.choices:
+            raise ValueError(f"输入 {self.name} 的默认值 {self.default!r} 不在 choices 之中")
 
     def within(self, value: float) -> bool:
         return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)

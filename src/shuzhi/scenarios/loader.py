@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from shuzhi.cn.encoding import decode_bytes
-from shuzhi.errors import InvalidInput
+from shuzhi.errors import InvalidInput, os_error_zh
 from shuzhi.scenarios.definition import ScenarioDef
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -29,7 +29,7 @@ def read_yaml_file(path: Path, what: str) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(f"无法读取{what} {path}：{exc.strerror}", hint="确认路径") from exc
+        raise InvalidInput(f"无法读取{what} {path}：{os_error_zh(exc)}", hint="确认路径") from exc
     try:
         text, encoding = decode_bytes(data)
     except InvalidInput as exc:

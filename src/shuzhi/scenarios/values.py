@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -11,10 +10,8 @@ from typing import Any
 from shuzhi.errors import InvalidInput
 from shuzhi.scenarios.definition import InputSpec, ScenarioDef
 from shuzhi.scenarios.functions import to_date
+from shuzhi.scenarios.numbers import MAX_NUMBER, TooLarge, parse_number
 from shuzhi.validation import control_problem
-
-# Amounts and counts past this are typing mistakes, and would overflow the rule arithmetic.
-MAX_NUMBER = 1e15
 
 _TYPE_ZH = {
     "string": "文本",
@@ -76,7 +73,10 @@ def _coerce(spec: InputSpec, raw: Any) -> Any:
             raise InvalidInput(
                 f"缺少必填输入 {_label(spec)}" + (f"：{spec.hint}" if spec.hint else "")
             )
-        return spec.default
+        if spec.default is None:
+            return None
+        # The definition load checked the default; converting it here gives it the input's type.
+        raw = spec.default
     value = _convert(spec, raw)
     if isinstance(value, int | float) and not isinstance(value, bool) and not spec.within(value):
         raise InvalidInput(f"{_label(spec)} {spec.range_zh()}，收到 {raw!r}")
@@ -104,7 +104,7 @@ def _convert(spec: InputSpec, raw: Any) -> Any:
     if kind == "boolean":
         return _boolean(raw, wrong)
     if kind in ("integer", "number"):
-        return _numeric(kind, raw, wrong)
+        return _numeric(spec, raw, wrong)
     if kind == "date":
         try:
             return to_date(raw)
@@ -130,16 +130,16 @@ def _boolean(raw: Any, wrong: InvalidInput) -> bool:
     raise wrong
 
 
-def _numeric(kind: str, raw: Any, wrong: InvalidInput) -> int | float:
-    if isinstance(raw, bool):
-        raise wrong
+def _numeric(spec: InputSpec, raw: Any, wrong: InvalidInput) -> int | float:
     try:
-        number = float(str(raw).replace(",", "").strip())
+        number = parse_number(raw)
+    except TooLarge:
+        raise InvalidInput(
+            f"{_label(spec)} 数值过大（绝对值不能超过 {MAX_NUMBER:,.0f}），收到 {raw!r}"
+        ) from None
     except ValueError:
         raise wrong from None
-    if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+    if spec.type == "integer" and not isinstance(number, int):
         raise wrong
-    if kind == "integer" and number != int(number):
-        raise wrong
-    # Whole numbers stay integers, so drafts read "3年" rather than "3.0年".
-    return int(number) if number == int(number) else number
+    # Whole numbers come back as integers, so drafts read "3年" rather than "3.0年".
+    return number

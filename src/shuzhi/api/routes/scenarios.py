@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from shuzhi.api.deps import DbSession, get_db, require
-from shuzhi.errors import NotFound, PermissionDenied
+from shuzhi.errors import InvalidInput, NotFound, PermissionDenied
 from shuzhi.platform.identity import Principal
 from shuzhi.scenarios import (
     FIELD_NAMES_ZH,
@@ -85,6 +85,8 @@ def list_scenarios(
     field: str | None = None,
 ) -> list[FieldGroup]:
     groups = load_catalogue(db=db).by_field()
+    if field is not None:
+        _field_id(field)
     return [
         FieldGroup(
             field=f.value,
@@ -125,8 +127,18 @@ def export_scenarios(
     catalogue = load_catalogue(db=db)
     chosen = list(ids or [])
     if field is not None:
-        chosen += [s.id for s in catalogue.by_field()[FieldId(field)]]
+        chosen += [s.id for s in catalogue.by_field()[_field_id(field)]]
     return export_pack(chosen, name=name, catalogue=catalogue)
+
+
+def _field_id(value: str) -> FieldId:
+    try:
+        return FieldId(value)
+    except ValueError:
+        valid = "、".join(f"{f.value}（{FIELD_NAMES_ZH[f]}）" for f in FieldId)
+        raise InvalidInput(
+            f"没有领域 {value!r}；field 可用的值：{valid}", hint="改用其中一个领域编码后重试"
+        ) from None
 
 
 @router.post("/packs/import")
