@@ -4,15 +4,35 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy.orm import Session
 
 from shuzhi.dataofficer import service
 from shuzhi.jobs import JobContext, job_kind, periodic
+from shuzhi.validation import Name
+
+# A dataset by its name or its number (the largest id the tables hold).
+DatasetRef = (
+    Annotated[Name, Field(min_length=1, max_length=128)]
+    | Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
+)
 
 
-@job_kind("data.quality", title="数据质量检查", permission="data.manage")
+class QualityParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: DatasetRef | None = Field(default=None, description="数据集名称或编号；省略则检查全部")
+
+
+class ProfileParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: DatasetRef = Field(description="数据集名称或编号")
+
+
+@job_kind("data.quality", title="数据质量检查", permission="data.manage", params=QualityParams)
 def quality_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Run the rules of one dataset (``params.dataset``) or of every dataset that has rules."""
     with ctx.db.session() as session:
@@ -35,7 +55,7 @@ def _run_one(session: Session, *, name: str) -> float | None:
     return service.run_quality(session, dataset.id, triggered_by="schedule").score
 
 
-@job_kind("data.profile", title="数据集画像", permission="data.manage")
+@job_kind("data.profile", title="数据集画像", permission="data.manage", params=ProfileParams)
 def profile_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Profile a registered dataset (large ones take minutes, so they run as a job)."""
     with ctx.db.session() as session:

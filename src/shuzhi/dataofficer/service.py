@@ -301,6 +301,23 @@ def get_dataset(session: Session, ref: int | str) -> Dataset:
     return dataset
 
 
+def data_file(dataset: Dataset) -> Path:
+    """The dataset's Parquet copy, or :class:`Conflict` when it is gone from the disk.
+
+    The copy lives under the data directory; an operator who cleaned the folder or restored the
+    database alone leaves datasets that point at nothing. Registering the source file again
+    rebuilds the copy and keeps the people's decisions (grades, rules, templates).
+    """
+    path = Path(dataset.storage_path)
+    if not path.is_file():
+        raise Conflict(
+            f"数据集 {dataset.name} 的数据文件已不存在（可能被删除或移动），无法读取",
+            hint=f"请重新登记该数据集：shuzhi data register <原文件> --name {dataset.name} "
+            "--replace（接口：POST /api/data/datasets 并设 replace=true）",
+        )
+    return path
+
+
 def list_datasets(session: Session, departments: set[int] | None = None) -> list[Dataset]:
     """Datasets visible within ``departments`` (``None``: all); unowned ones are visible to all."""
     query = select(Dataset).order_by(Dataset.name)
@@ -318,7 +335,7 @@ def profile_dataset(
     session: Session, dataset: Dataset, *, drafter: CatalogueDrafter | None = None
 ) -> DatasetProfile:
     """Profile, detect sensitive fields, and propose grades, rules and a catalogue entry."""
-    profile = profile_parquet(Path(dataset.storage_path))
+    profile = profile_parquet(data_file(dataset))
     groups = (dataset.profile or {}).get("column_groups", {})
     dataset.profile = {**profile.to_dict(), "column_groups": groups}
     dataset.profiled_at, dataset.row_count = utcnow(), profile.rows
@@ -528,12 +545,12 @@ def run_quality(session: Session, dataset_id: int, *, triggered_by: str = "sched
             f"数据集 {dataset.name} 没有启用的质量规则", hint="先分析数据集，或手工添加规则"
         )
     references = {
-        r.params["dataset"]: Path(get_dataset(session, r.params["dataset"]).storage_path)
+        r.params["dataset"]: data_file(get_dataset(session, r.params["dataset"]))
         for r in rules
         if r.kind == "referential"
     }
     masks = {f.name: f.kind for f in fields_of(session, dataset.id) if f.kind}
-    report = run_rules(Path(dataset.storage_path), rules, masks=masks, references=references)
+    report = run_rules(data_file(dataset), rules, masks=masks, references=references)
     run = QualityRun(
         dataset_id=dataset.id,
         row_count=report.rows,
@@ -728,7 +745,7 @@ def view_of(session: Session, dataset: Dataset, clearance: Grade) -> asking.Tabl
             hidden.append(f.name)
         elif grade.rank > clearance.rank:
             masked[f.name] = f.kind or "custom"
-    path = Path(dataset.storage_path)
+    path = data_file(dataset)
     return asking.TableView(path, masked, hidden, dataset.title, list(dataset.columns))
 
 

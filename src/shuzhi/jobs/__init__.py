@@ -33,7 +33,11 @@ Declare a periodic job (copied into ``job_schedules`` by the leader; operators c
 ``item_result(key)``, ``cancelled()`` and ``check()`` (raises when cancelled). A job function
 returns a JSON-serialisable dict (the job's result) or ``None``. Raise a ``shuzhi.errors``
 ``UserError`` for bad input: the job fails at once with your message. Any other exception is
-retried with exponential backoff up to ``max_attempts``, then the job fails keeping the error.
+retried with exponential backoff up to ``max_attempts``; the job shows a general Chinese message
+(「任务执行出错（内部错误，已记入日志）」) and the traceback goes to the log, never to the reader.
+
+Declare what a kind takes with ``@job_kind(..., params=SomeModel)`` (a pydantic model): a
+submission that does not fit is refused before any job exists, with a Chinese message per field.
 """
 
 from shuzhi.jobs.api import (

@@ -55,7 +55,7 @@ def submit(
     commits) and workers are told after that commit. Given a ``Database``, it commits at once.
     """
     spec = get_kind(kind)
-    params = _check_params(params)
+    params = spec.check(_check_params(params))
     queue = queue or current_queue()
     if isinstance(target, Session):
         return _submit_in(

@@ -16,7 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from shuzhi.errors import InvalidInput
+from shuzhi.jobs.params import check_params
 
 if TYPE_CHECKING:
     from shuzhi.jobs.context import JobContext
@@ -40,11 +43,16 @@ class JobKind:
     backoff_seconds: float = 10.0
     permission: str | None = "job.submit"
     via: str | None = None
+    params: type[BaseModel] | None = None
 
     @property
     def submittable(self) -> bool:
         """True when people may start it through the API or CLI (not only the system)."""
         return self.permission is not None
+
+    def check(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` checked against the kind's model (unchanged when it declares none)."""
+        return params if self.params is None else check_params(self.params, params, self.title)
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -59,6 +67,7 @@ def job_kind(
     backoff_seconds: float = 10.0,
     permission: str | None = "job.submit",
     via: str | None = None,
+    params: type[BaseModel] | None = None,
 ) -> Callable[[JobFunction], JobFunction]:
     """Register ``fn(ctx, params) -> dict | None`` as the job kind ``name``.
 
@@ -66,6 +75,8 @@ def job_kind(
     e.g. audit retention). ``via`` names the route that alone submits it, for a kind whose params
     hold server paths or the acting department (the generic ``POST /api/jobs`` refuses it, since
     it would take them from the caller). ``backoff_seconds`` doubles after each failed attempt.
+    ``params`` is a pydantic model of what the kind takes: a submission that does not fit it is
+    refused before a job exists (see :mod:`shuzhi.jobs.params`).
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
@@ -77,7 +88,7 @@ def job_kind(
             if qualname != f"{fn.__module__}.{fn.__qualname__}":
                 raise ValueError(f"job kind {name!r} is already registered by {qualname}")
         _KINDS[name] = JobKind(
-            name, fn, title or name, max_attempts, backoff_seconds, permission, via
+            name, fn, title or name, max_attempts, backoff_seconds, permission, via, params
         )
         return fn
 

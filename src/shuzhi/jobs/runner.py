@@ -8,15 +8,19 @@ import socket
 import threading
 import uuid
 from datetime import datetime, timedelta
+from pathlib import PurePath
+from typing import Any
 
 from shuzhi.config import Settings
-from shuzhi.errors import UserError
+from shuzhi.errors import ShuzhiError, UserError
 from shuzhi.jobs import store
 from shuzhi.jobs.context import JobCancelled, JobContext, LeaseLost, ProgressCallback
 from shuzhi.jobs.registry import JobKind, get_kind
 from shuzhi.storage.db import Database
 
 log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "任务执行出错（内部错误，已记入日志）"
 
 
 def worker_name(role: str = "worker") -> str:
@@ -53,9 +57,30 @@ def backoff(kind: JobKind, attempt: int) -> timedelta:
     return timedelta(seconds=kind.backoff_seconds * 2 ** max(attempt - 1, 0))
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, params: dict[str, Any]) -> str:
+    """What the job's reader is told: our own errors in their words, anything else in general."""
+    if not isinstance(exc, ShuzhiError):
+        return INTERNAL_ERROR
     text = str(exc).strip() or "（无说明）"
-    return f"{type(exc).__name__}: {text}"[:4000]
+    for stored, original in _original_names(params).items():
+        text = text.replace(stored, original).replace(PurePath(stored).name, original)
+    return text[:4000]
+
+
+def _original_names(params: dict[str, Any]) -> dict[str, str]:
+    """Stored upload path → the file name the person gave it, for the files the job names.
+
+    A kind that keeps uploads under names of its own records the originals in ``filenames``
+    (param key → name); the older ``filename`` param names the ``input`` file.
+    """
+    given = dict(params.get("filenames") or {})
+    if params.get("filename") and "input" not in given:
+        given["input"] = params["filename"]
+    return {
+        str(params[key]): str(name)
+        for key, name in given.items()
+        if isinstance(params.get(key), str) and params[key] and name
+    }
 
 
 def execute(
@@ -91,7 +116,7 @@ def _run(db: Database, kind: JobKind, ctx: JobContext, claim: store.Claim) -> da
         claim.worker,
     )
     try:
-        result = kind.fn(ctx, claim.params)
+        result = kind.fn(ctx, kind.check(claim.params))
         ctx.check()
     except JobCancelled:
         store.mark_cancelled(db, claim.job_id, claim.worker)
@@ -111,16 +136,29 @@ def _failed(db: Database, kind: JobKind, claim: store.Claim, exc: Exception) -> 
     # A caller's mistake (bad file, bad parameter) fails the same way every time: no retry.
     retryable = not isinstance(exc, UserError) and claim.attempt < _max_attempts(db, claim)
     retry_in = backoff(kind, claim.attempt) if retryable else None
-    run_at = store.mark_failed(db, claim, _describe(exc), retry_in=retry_in)
-    # The exception text may quote input data, so the log gets its type only; the job keeps it.
-    log.warning(
-        "job %s (%s) attempt %s failed with %s; %s",
-        claim.job_id,
-        kind.name,
-        claim.attempt,
-        type(exc).__name__,
-        f"retry at {run_at:%H:%M:%S}" if run_at else "no retry",
-    )
+    run_at = store.mark_failed(db, claim, _describe(exc, claim.params), retry_in=retry_in)
+    then = f"retry at {run_at:%H:%M:%S}" if run_at else "no retry"
+    if isinstance(exc, ShuzhiError):
+        # Our own errors are written for the job's reader, who sees them; the log notes the kind.
+        log.warning(
+            "job %s (%s) attempt %s failed with %s; %s",
+            claim.job_id,
+            kind.name,
+            claim.attempt,
+            type(exc).__name__,
+            then,
+        )
+    else:
+        # A bug or a library's error (SQL, DuckDB): the reader is told only that it happened, the
+        # operator gets the whole traceback here.
+        log.error(
+            "job %s (%s) attempt %s failed unexpectedly; %s",
+            claim.job_id,
+            kind.name,
+            claim.attempt,
+            then,
+            exc_info=exc,
+        )
     return run_at
 
 

@@ -161,6 +161,9 @@ def submit_batch(
                 params[key] = trial.check(upload, role)
         params = {key: str(_keep(Path(path), folder)) for key, path in params.items()}
     params |= {"filename": messages.filename, "threshold": threshold, "actor": principal.name}
+    # The names people gave the files, so a job's error names them rather than the kept copies.
+    given = {"input": messages, "history": history, "taxonomy": taxonomy}
+    params["filenames"] = {key: u.filename for key, u in given.items() if u and u.filename}
     return _queue(session, principal, params)
 
 
