@@ -3,6 +3,7 @@ raw JSON kept as the advanced editor, and problems shown next to the input they 
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -132,7 +133,7 @@ def test_a_reply_is_rewritten_in_a_text_box(settings: Settings, db: Database) ->
     written = "您好！垃圾已于12月3日清理完毕，今后每日清运。"
     done = _decide(client, csrf, task_id, action="edit", reason="写明处理结果", text=written)
 
-    assert "【请填写……】" in _problem(unfinished.text, "text")
+    assert "未填写的模板内容“【请填写核实情况、处理结果】”" in _problem(unfinished.text, "text")
     assert done.status_code == 200
     task, order = _stored(db, task_id)
     assert task.decision is not None and task.decision["content"] == {"text": written}
@@ -169,3 +170,63 @@ def test_the_advanced_json_editor_also_decides_a_dispatch(settings: Settings, db
     assert done.status_code == 200
     _, order = _stored(db, task_id)
     assert (order.category, order.handling_unit) == ("民政", "市民政局")
+
+
+def _untouched(db: Database, task_id: int) -> WorkOrder:
+    task, order = _stored(db, task_id)
+    assert (task.status, task.decision, task.reason) == ("pending", None, None)
+    assert (order.category, order.handling_unit, order.status, order.reply) == (
+        "城乡建设",
+        "市住房和城乡建设局",
+        "pending_review",
+        None,
+    )
+    return order
+
+
+def test_the_json_editor_cannot_send_a_dispatch_outside_the_lists(
+    settings: Settings, db: Database
+) -> None:
+    task_id = _task(db, "hotline_dispatch", DISPATCH)
+    client, csrf = _signed_in(settings, db, "rev")
+    edits = {
+        '{"category": "不存在的分类", "handling_unit": "火星管理局"}': [
+            "分类（category）：请从列表中选择（收到“不存在的分类”）",
+            "承办单位（handling_unit）：请从列表中选择（收到“火星管理局”）",
+        ],
+        '{"category": 12345, "handling_unit": ["a"]}': ["请从列表中选择（收到 12345", '["a"]'],
+        '{"a": NaN}': ["a：值是 NaN，JSON 不能含 NaN 或 Infinity"],
+        '{"category": "城乡建设\\u0000"}': ["category：不能含控制字符（第 5 个字符是 U+0000）"],
+    }
+
+    for edited, expected in edits.items():
+        refused = _decide(client, csrf, task_id, action="edit_json", reason="改", edited=edited)
+        assert refused.status_code == 422, refused.text
+        shown = html.unescape(_problem(refused.text, "edited"))
+        assert all(e in shown for e in expected), (edited, shown)
+        assert '<details id="advanced" open>' in refused.text, "the editor opens on its problem"
+    _untouched(db, task_id)
+
+
+def test_a_reply_with_placeholders_or_control_characters_is_not_approved(
+    settings: Settings, db: Database
+) -> None:
+    task_id = _task(db, "hotline_reply", REPLY)
+    client, csrf = _signed_in(settings, db, "rev")
+    written = "您好！垃圾已于12月3日清理完毕，今后每日清运。"
+
+    accepted = _decide(client, csrf, task_id, action="accept")
+    tail = _decide(client, csrf, task_id, action="edit", reason="补充",
+                   text="您好！垃圾已清理，并写明完成时限】")  # fmt: skip
+    bell = _decide(client, csrf, task_id, action="edit", reason="补充", text="您好\x07！已清理。")
+    escape = _decide(client, csrf, task_id, action="edit", reason="补\x1b[0m充", text=written)
+    long = _decide(client, csrf, task_id, action="edit", reason="补充", text="已清理。" * 22500)
+
+    assert accepted.status_code == 422
+    assert "未填写的模板内容“【请填写核实情况、处理结果】”" in _problem(accepted.text, "text")
+    assert "未填写的模板内容“并写明完成时限”" in _problem(tail.text, "text")
+    assert _problem(bell.text, "text").startswith("不能含控制字符（第 3 个字符是 U+0007）")
+    assert _problem(escape.text, "reason").startswith("不能含控制字符（第 2 个字符是 U+001B）")
+    assert _problem(long.text, "text") == "最多 5000 个字符（现有 90000 个），请精简后再提交"
+    order = _untouched(db, task_id)
+    assert order.reply_status is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,11 +15,18 @@ from shuzhi.config import Settings
 from shuzhi.errors import NotFound, PermissionDenied
 from shuzhi.platform import review
 from shuzhi.platform.identity import Principal, create_api_key, create_user, principal_for_user
+from shuzhi.platform.review import DecisionProblems
 from shuzhi.platform.roles import Role
 from shuzhi.scenarios.hotline.batch import BatchJob, BatchResult
 from shuzhi.scenarios.hotline.classifier import DispatchClassifier
-from shuzhi.scenarios.hotline.decisions import REPLY_REVIEW, queue_reply_draft
-from shuzhi.scenarios.hotline.reply import draft_reply
+from shuzhi.scenarios.hotline.decisions import (
+    DISPATCH_REVIEW,
+    MAX_REPLY,
+    REPLY_REVIEW,
+    hotline_department,
+    queue_reply_draft,
+)
+from shuzhi.scenarios.hotline.reply import FILL_IN, draft_reply
 from shuzhi.scenarios.hotline.rules import load_rules
 from shuzhi.scenarios.hotline.service import REVIEW_KIND, store_orders
 from shuzhi.storage.db import Database
@@ -138,7 +146,7 @@ def test_reply_drafts_wait_for_the_units_reviewer_and_approval_is_recorded(
             session.scalars(select(WorkOrder).where(WorkOrder.department_id == housing).limit(2))
         )
         tasks = [_queue(session, order) for order in orders]
-        again = _queue(session, orders[0])  # a second draft replaces the pending one
+        again = _queue(session, orders[0], filled=True)  # replaces the pending one's draft
         assert again.id == tasks[0].id
         assert all(t.kind == REPLY_REVIEW and t.department_id == housing for t in tasks)
         assert orders[0].reply_status == "pending_approval"
@@ -160,7 +168,8 @@ def test_reply_drafts_wait_for_the_units_reviewer_and_approval_is_recorded(
     assert approved.decided_by == "ai"  # the dispatch itself was the AI's, above the threshold
 
 
-def _queue(session: object, order: WorkOrder) -> ReviewTask:
+def _queue(session: object, order: WorkOrder, *, filled: bool = False) -> ReviewTask:
+    """Queue the offline draft, with the placeholders written over when ``filled``."""
     draft = draft_reply(
         title=order.title,
         text=order.text,
@@ -169,6 +178,8 @@ def _queue(session: object, order: WorkOrder) -> ReviewTask:
         order_type=order.order_type or "help",
         rules=load_rules(),
     )
+    if filled:
+        draft.text = draft.text.replace(FILL_IN, "已于9月5日处理完毕。")
     fields = {**draft.as_dict(), "labelled_text": draft.labelled_text}
     return queue_reply_draft(session, order, fields)  # type: ignore[arg-type]
 
@@ -213,3 +224,166 @@ def test_routes_show_only_the_callers_departments_orders(
 
     operator = _client(settings, db, Role.OPERATOR, housing)
     assert operator.post(f"/api/hotline/workorders/{foreign}/reply-draft").status_code == 404
+
+
+# -- decisions checked before they are recorded -----------------------------------------------
+
+DISPATCH = {
+    "category": "城乡建设",
+    "handling_unit": HOUSING,
+    "confidence": 0.41,
+    "candidates": [["城乡建设", 0.41], ["环境保护", 0.35]],
+    "mode": "offline",
+}
+FILLED = "您好！您反映的垃圾问题已收悉。经核实，垃圾已于12月3日清理完毕，今后每日清运。"
+TEMPLATE = f"您好！您反映的问题已收悉。\n1. 关于“清理垃圾”：{FILL_IN}"
+
+
+def _pending(db: Database, kind: str, proposal: dict[str, Any]) -> tuple[int, Principal]:
+    """A pending task of ``kind`` on order HL-1 in the hotline office, and its reviewer."""
+    with db.session() as session:
+        hotline = hotline_department(session).id
+        order = WorkOrder(code="HL-1", department_id=hotline, title="垃圾未清理", text="垃圾未清理",
+                          category="城乡建设", handling_unit=HOUSING, status="pending_review",
+                          reply_status="pending_approval")  # fmt: skip
+        session.add(order)
+        task = review.create_review_task(session, hotline, kind, "work_order", "HL-1", "复核",
+                                         proposal)  # fmt: skip
+        task_id = task.id
+    return task_id, _reviewer(db, "rev", hotline)
+
+
+def _refused(db: Database, task_id: int, reviewer: Principal, action: str, **kw: Any) -> str:
+    """The message of a refused decision, after checking that nothing was recorded."""
+    with db.session() as session, pytest.raises(DecisionProblems) as refused:
+        review.decide(session, task_id, reviewer, action, **kw)
+    _assert_untouched(db, task_id)
+    return refused.value.message
+
+
+def _assert_untouched(db: Database, task_id: int) -> None:
+    with db.session() as session:
+        task = session.get(ReviewTask, task_id)
+        order = session.scalar(select(WorkOrder).where(WorkOrder.code == "HL-1"))
+        assert task is not None and order is not None
+        assert (task.status, task.decision, task.reason) == ("pending", None, None)
+        assert (order.category, order.handling_unit, order.status) == (
+            "城乡建设",
+            HOUSING,
+            "pending_review",
+        )
+        assert (order.reply, order.reply_status, order.decided_by) == (
+            None,
+            "pending_approval",
+            "ai",
+        )
+
+
+def test_an_edited_dispatch_takes_only_a_category_and_unit_from_the_lists(db: Database) -> None:
+    task_id, reviewer = _pending(db, DISPATCH_REVIEW, DISPATCH)
+    refused = {
+        "分类（category）：请从列表中选择（收到“不存在的分类”）；"
+        "承办单位（handling_unit）：请从列表中选择（收到“火星管理局”）": {
+            "category": "不存在的分类",
+            "handling_unit": "火星管理局",
+        },
+        "分类（category）：请从列表中选择（收到 12345，": {"category": 12345},
+        '承办单位（handling_unit）：请从列表中选择（收到 ["a"]，': {"handling_unit": ["a"]},
+        "category：不能含控制字符（第 5 个字符是 U+0000）": {"category": "城乡建设\x00"},
+        "a：值是 NaN，JSON 不能含 NaN 或 Infinity": {"a": float("nan")},
+        "a：a.b[1] 值是 Infinity": {"a": {"b": [1, float("inf")]}},
+        "confidence：不能修改此项，只能修改分类（category）、承办单位（handling_unit）": {
+            **DISPATCH,
+            "category": "环境保护",
+            "confidence": 0.99,
+        },
+    }
+    for expected, edited in refused.items():
+        message = _refused(db, task_id, reviewer, "edit", reason="改", edited=edited)
+        assert expected in message, (edited, message)
+
+    with db.session() as session:  # the proposal sent back with a category of the list: taken
+        edited = {**DISPATCH, "category": "环境保护", "handling_unit": ENVIRONMENT}
+        review.decide(session, task_id, reviewer, "edit", reason="油烟属环保", edited=edited)
+    with db.session() as session:
+        order = session.scalar(select(WorkOrder).where(WorkOrder.code == "HL-1"))
+        assert order is not None and (order.category, order.handling_unit) == (
+            "环境保护",
+            ENVIRONMENT,
+        )
+
+
+def test_a_reply_is_approved_only_without_placeholders_and_within_limits(db: Database) -> None:
+    proposal = {"text": TEMPLATE, "labelled_text": "【AI辅助·离线】\n\n" + TEMPLATE}
+    task_id, reviewer = _pending(db, REPLY_REVIEW, proposal)
+    tail = TEMPLATE.replace("【请填写核实情况、处理结果或解决措施，", "")  # "…并写明完成时限】"
+    edits = {
+        f"答复内容（text）：答复中还有未填写的模板内容“{FILL_IN}”": TEMPLATE + "。",
+        "答复中还有未填写的模板内容“并写明完成时限”": tail,
+        "答复中还有未填写的模板内容“【待核实】”": "您好！关于垃圾，【待核实】。",
+        "text：不能含控制字符（第 3 个字符是 U+001B）": "您好\x1b[31m！已清理。",
+        "不能含控制字符（第 3 个字符是 U+0007）": "您好\x07！已清理。",
+        "答复内容（text）：最多 5000 个字符（现有 90000 个）": "已清理。" * 22500,
+        "答复内容（text）：答复内容不能为空": "   ",
+    }
+
+    assert FILL_IN in _refused(db, task_id, reviewer, "accept")
+    for expected, text in edits.items():
+        message = _refused(db, task_id, reviewer, "edit", reason="改", edited={"text": text})
+        assert expected in message, (text[:40], message)
+    changed_label = {**proposal, "text": FILLED, "labelled_text": "人工撰写"}
+    assert "labelled_text：不能修改此项，只能修改答复内容（text）" in _refused(
+        db, task_id, reviewer, "edit", reason="改", edited=changed_label
+    )
+    for reason, expected in (("改\x00", "U+0000"), ("理" * 2001, "最多 2000 个字符")):
+        message = _refused(db, task_id, reviewer, "edit", reason=reason, edited={"text": FILLED})
+        assert "理由（reason）：" in message and expected in message
+
+    longest = FILLED + "。" * (MAX_REPLY - len(FILLED))
+    with db.session() as session:
+        review.decide(session, task_id, reviewer, "edit", reason="理" * 2000,
+                      edited={"text": longest})  # fmt: skip
+    with db.session() as session:
+        order = session.scalar(select(WorkOrder).where(WorkOrder.code == "HL-1"))
+        assert order is not None and (order.reply, order.reply_status) == (longest, "approved")
+
+
+def test_the_api_refuses_bad_content_with_the_fields_named(
+    settings: Settings, db: Database
+) -> None:
+    task_id, _ = _pending(db, DISPATCH_REVIEW, DISPATCH)
+    client = _client(settings, db, Role.REVIEWER, _hotline_id(db))
+    url = f"/api/reviews/{task_id}/decision"
+
+    mars = {"action": "edit", "reason": "改", "edited": {"handling_unit": "火星管理局"}}
+    refused = client.post(url, json=mars)
+    raw = '{"action": "edit", "reason": "改", "edited": {"a": NaN}}'
+    not_a_number = client.post(url, content=raw, headers={"Content-Type": "application/json"})
+
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert "承办单位（handling_unit）：请从列表中选择（收到“火星管理局”）" in error["message"]
+    assert error["detail"]["problems"] == [
+        {"field": "handling_unit", "problem": "请从列表中选择（收到“火星管理局”）"}
+    ]
+    assert not_a_number.status_code == 422, not_a_number.text
+    assert "JSON 不能含 NaN 或 Infinity" in not_a_number.json()["error"]["message"]
+    _assert_untouched(db, task_id)
+
+
+def test_the_api_refuses_to_approve_a_draft_with_placeholders(
+    settings: Settings, db: Database
+) -> None:
+    task_id, _ = _pending(db, REPLY_REVIEW, {"text": TEMPLATE, "labelled_text": TEMPLATE})
+    client = _client(settings, db, Role.REVIEWER, _hotline_id(db))
+    url = f"/api/reviews/{task_id}/decision"
+
+    accepted = client.post(url, json={"action": "accept"})
+    headless_text = TEMPLATE.replace("【请填写", "")
+    headless = client.post(url, json={"action": "edit", "reason": "删去提示",
+                                      "edited": {"text": headless_text}})  # fmt: skip
+
+    for response in (accepted, headless):
+        assert response.status_code == 422, response.text
+        assert "答复中还有未填写的模板内容" in response.json()["error"]["message"]
+    _assert_untouched(db, task_id)

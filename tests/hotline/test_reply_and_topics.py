@@ -6,7 +6,13 @@ from pathlib import Path
 from shuzhi.scenarios.hotline.batch import BatchJob
 from shuzhi.scenarios.hotline.classifier import DispatchClassifier
 from shuzhi.scenarios.hotline.hotspots import hot_topics
-from shuzhi.scenarios.hotline.reply import check_reply, draft_reply
+from shuzhi.scenarios.hotline.reply import (
+    FILL_IN,
+    TO_VERIFY,
+    check_reply,
+    draft_reply,
+    unfilled_placeholder,
+)
 from shuzhi.scenarios.hotline.rules import load_rules
 
 RULES = load_rules()
@@ -105,3 +111,24 @@ def test_hot_topics_rank_volume_votes_and_name_the_place(
     assert "伊景园滨河苑" in topics[0].name and topics[0].votes_up == 120
     assert "丽发新城" in topics[1].name and len(topics[1].examples) == 3
     assert hot_topics(orders, window_days=1)[0].messages == 2  # only 3 and 4 Nov
+
+
+def test_every_trace_of_a_template_placeholder_is_found() -> None:
+    draft = draft_reply(title="路灯不亮", text=MESSAGE, requester=None,
+                        handling_unit="市城市管理局", order_type="help", rules=RULES)  # fmt: skip
+    assert unfilled_placeholder(draft.text) == FILL_IN  # the template's own placeholder
+    traces = {
+        "您好！路灯已修复，并写明完成时限】": "并写明完成时限",  # the head deleted
+        "您好！路灯写明完成时】已修复": "路灯写明完成时】",  # a lone bracket
+        "您好！【处理结果】已修复": "【处理结果】",  # a span with the placeholder's words
+        "您好！【请填写核实：已修复": "【请填写核实",
+        "您好！关于路灯，【待核实】。": TO_VERIFY,  # the model's marker
+    }
+    for text, trace in traces.items():
+        assert unfilled_placeholder(text) == trace, text
+    for written in (
+        draft.text.replace(FILL_IN, "已于9月5日修复。"),
+        "【AI辅助·离线】\n\n您好！路灯已于9月5日修复。",  # the AI label is no placeholder
+        "【温馨提示】具体情况仍待核实，核实后3个工作日内告知您。",
+    ):
+        assert unfilled_placeholder(written) is None, written

@@ -18,14 +18,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shuzhi.errors import InvalidInput
-from shuzhi.scenarios.hotline.decisions import DISPATCH_REVIEW, REPLY_REVIEW
+from shuzhi.platform import review
+from shuzhi.scenarios.hotline.decisions import (
+    DISPATCH_REVIEW,
+    REPLY_REVIEW,
+    dispatch_categories,
+    dispatch_units,
+)
 from shuzhi.scenarios.hotline.rules import Rules, load_rules
 from shuzhi.storage.models import ReviewTask
 
 # The action of the advanced editor's button: an edit whose content is the raw JSON.
 EDIT_JSON = "edit_json"
-# The offline reply template leaves these for the handler to fill in (``reply._template``).
-PLACEHOLDER = "【请填写"
 
 
 @dataclass(frozen=True)
@@ -99,33 +103,21 @@ def _dispatch_fields(proposal: dict[str, Any], rules: Rules) -> list[FormField]:
     categories = FormField("category", "field.category", "select", category,
                            _category_choices(proposal, rules))  # fmt: skip
     units = FormField("handling_unit", "field.handling_unit", "select", unit,
-                      [Choice(u, u) for u in _units(unit, rules)])  # fmt: skip
+                      [Choice(u, u) for u in dispatch_units(proposal, rules)])  # fmt: skip
     units.hint = "review.form.unit_hint"
     return [categories, units]
 
 
 def _category_choices(proposal: dict[str, Any], rules: Rules) -> list[Choice]:
-    """The model's candidates with their confidence, then the rest of the duty list."""
-    choices: dict[str, str] = {}
-    proposed = str(proposal.get("category") or "")
-    if proposed:
-        choices[proposed] = proposed
+    """The categories a decision may take (``decisions.dispatch_categories``), the model's
+    candidates shown with their confidence."""
+    shown: dict[str, str] = {}
     for candidate in proposal.get("candidates") or []:
         if isinstance(candidate, list | tuple) and len(candidate) == 2:
             name, score = str(candidate[0]), candidate[1]
-            shown = f"{name}（{float(score):.0%}）" if isinstance(score, int | float) else name
-            choices[name] = shown
-    for name in rules.duty.units:
-        choices.setdefault(name, name)
-    return [Choice(value, text) for value, text in choices.items()]
-
-
-def _units(proposed: str, rules: Rules) -> list[str]:
-    units = [proposed] if proposed else []
-    for unit in [*rules.duty.units.values(), rules.duty.default_unit]:
-        if unit not in units:
-            units.append(unit)
-    return units
+            if isinstance(score, int | float):
+                shown[name] = f"{name}（{float(score):.0%}）"
+    return [Choice(name, shown.get(name, name)) for name in dispatch_categories(proposal, rules)]
 
 
 @dataclass(frozen=True)
@@ -148,9 +140,31 @@ def read_decision(task: ReviewTask, action: str, submitted: Mapping[str, str]) -
         content = _from_json(submitted.get("edited", ""), problems)
     elif action == "edit":
         content = _from_fields(task, submitted, problems)
+    if not problems and _action(action) in ("accept", "edit", "reject"):
+        found = review.decision_problems(task, _action(action), submitted.get("reason", ""),
+                                         content)  # fmt: skip
+        _place(found, _inputs(task, action), problems)
     if problems:
         raise FormProblems(problems)
     return Decision(_action(action), content)
+
+
+def _inputs(task: ReviewTask, action: str) -> set[str]:
+    """The inputs a problem can stand next to; the content's go to the JSON editor when the JSON
+    was edited."""
+    if action == EDIT_JSON:
+        return {"reason"}
+    return {"reason"} | {f.name for f in _fields(task, load_rules())}
+
+
+def _place(found: list[review.Problem], inputs: set[str], problems: dict[str, str]) -> None:
+    """The review service's problems next to the inputs they concern, or in the JSON editor's
+    place with the field named."""
+    for problem in found:
+        if problem.field in inputs:
+            problems.setdefault(problem.field, problem.message)
+        else:
+            problems["edited"] = "；".join(filter(None, [problems.get("edited"), str(problem)]))
 
 
 def _action(action: str) -> str:
@@ -214,6 +228,4 @@ def _reply_content(
         problems["text"] = "答复内容不能为空"
     elif text == str(proposal.get("text", "")).strip():
         problems["text"] = "答复与 AI 草稿相同；同意草稿请点“采纳”"
-    elif PLACEHOLDER in text:
-        problems["text"] = "答复中还有未填写的“【请填写……】”，请写明核实情况、处理结果和完成时限"
     return {"text": text}

@@ -3,20 +3,23 @@
 Anything with legal effect waits here for a person holding ``review.decide`` in the task's
 department (PIPL Art. 24: a person may refuse a decision made solely by automated means, so a
 human decision with a reason is kept beside the AI proposal). Other concerns call
-:func:`create_review_task` and register what an accepted decision should do with
-:func:`on_decision`; this module records, audits and enforces deadlines.
+:func:`create_review_task`, register what a decision should do with :func:`on_decision` and
+what it must meet first with :func:`check_decision`; this module checks, records, audits and
+enforces deadlines.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
@@ -28,11 +31,13 @@ from shuzhi.platform.audit import audit
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.db import utcnow
 from shuzhi.storage.models import ReviewTask
+from shuzhi.validation import control_problem
 
 log = logging.getLogger(__name__)
 
 DecisionCallback = Callable[[Session, ReviewTask], None]
 _callbacks: dict[str, DecisionCallback] = {}
+_F = TypeVar("_F")
 
 # Modules that register decision callbacks, declared in pyproject.toml, so that any process
 # deciding a task (the API, the console, `shuzhi reviews decide`, a worker) acts on it even if it
@@ -48,6 +53,15 @@ class Status(StrEnum):
     ACCEPTED = "accepted"
     EDITED = "edited"
     REJECTED = "rejected"
+
+
+# The console's words for the same statuses (review_status.* in console/messages.yaml).
+STATUS_LABELS_ZH: dict[str, str] = {
+    Status.PENDING: "待复核",
+    Status.ACCEPTED: "已采纳",
+    Status.EDITED: "已修改采纳",
+    Status.REJECTED: "已退回",
+}
 
 
 class Action(StrEnum):
@@ -77,6 +91,111 @@ def on_decision(kind: str, callback: DecisionCallback | None = None) -> Any:
         return fn
 
     return register(callback) if callback is not None else register
+
+
+# -- checks before a decision is recorded ----------------------------------------------------
+
+# The longest reason kept with a decision (a reason explains the decision; the content is edited).
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing to fix before a decision can be recorded.
+
+    ``field`` is the input it concerns: ``reason`` or a key of the edited content; ``label``
+    names it for a person (``分类``); ``message`` says what to do, as the console shows it next
+    to that input.
+    """
+
+    field: str
+    message: str
+    label: str = ""
+
+    def __str__(self) -> str:
+        named = f"{self.label}（{self.field}）" if self.label else self.field
+        return f"{named}：{self.message}"
+
+
+DecisionCheck = Callable[[ReviewTask, "Action", Any], list[Problem]]
+_checks: dict[str, DecisionCheck] = {}
+
+
+class DecisionProblems(InvalidInput):
+    """The decision was refused and nothing was recorded; ``problems`` lists what to fix."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        listed = [{"field": p.field, "problem": p.message} for p in problems]
+        summary = "；".join(str(p) for p in problems)
+        super().__init__(f"复核决定未记录，请修改后再提交：{summary}", problems=listed)
+        self.problems = problems
+
+
+def check_decision(kind: str, check: DecisionCheck | None = None) -> Any:
+    """Register the rules a decision on a task of ``kind`` must meet before it is recorded.
+
+    ``check(task, action, content)`` gets the content the decision would record (the proposal
+    when accepted, the edited content when edited, None when rejected) and returns the problems,
+    none when the decision may go ahead. Use directly or as a decorator, like :func:`on_decision`.
+    """
+
+    def register(fn: DecisionCheck) -> DecisionCheck:
+        _checks[kind] = fn
+        return fn
+
+    return register(check) if check is not None else register
+
+
+def decision_problems(
+    task: ReviewTask, action: Action | str, reason: str, edited: dict[str, Any] | None
+) -> list[Problem]:
+    """Everything that stops this decision from being recorded: the reason's form, the edited
+    content's form (JSON a database keeps), then the rules of the task's kind for the fields
+    whose form is sound."""
+    action = _parse_action(action)
+    problems = _reason_problems(reason)
+    if action is Action.EDIT and isinstance(edited, dict):
+        problems += [p for key, item in edited.items() for p in _json_problems(str(key), item)]
+    unsound = {p.field for p in problems}
+    check = _handler(_checks, task.kind)
+    if check is not None:
+        content = task.proposal if action is Action.ACCEPT else edited
+        problems += [p for p in check(task, action, content) if p.field not in unsound]
+    return problems
+
+
+def _reason_problems(reason: str) -> list[Problem]:
+    problem = control_problem(reason, multiline=True)
+    if problem is None and len(reason.strip()) > MAX_REASON:
+        problem = f"最多 {MAX_REASON} 个字符（现有 {len(reason.strip())} 个），请写明要点"
+    return [Problem("reason", problem, "理由")] if problem else []
+
+
+def _json_problems(field: str, value: Any, path: str = "") -> list[Problem]:
+    """NaN and Infinity (not JSON; PostgreSQL refuses them) and control characters (PostgreSQL
+    refuses NUL) in the content's ``field``; ``path`` is where inside it."""
+    where = f"{path} " if path else ""
+    problem = control_problem(field) if not path else None
+    if problem is not None:
+        return [Problem(repr(field), f"键名{problem}")]
+    if isinstance(value, float) and not math.isfinite(value):
+        number = json.dumps(value)
+        message = f"{where}值是 {number}，JSON 不能含 NaN 或 Infinity，请改为具体数字或删去此项"
+        return [Problem(field, message)]
+    if isinstance(value, str):
+        problem = control_problem(value, multiline=True)
+        return [Problem(field, f"{where}{problem}")] if problem else []
+    if isinstance(value, dict):
+        named = [k for k in value if control_problem(str(k)) is not None]
+        if named:
+            problem = control_problem(str(named[0]))
+            return [Problem(field, f"{path or field} 中的键名 {str(named[0])!r} {problem}")]
+        items = [(f"{path or field}.{k}", v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{path or field}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return []
+    return [p for inner, item in items for p in _json_problems(field, item, inner)][:1]
 
 
 def _due(now: datetime, due_at: datetime | None, hours: float | None, days: int | None) -> datetime:
@@ -166,10 +285,19 @@ def _queue_query(queue: Queue, now: datetime) -> Select[ReviewTask]:
     return query
 
 
-def list_tasks(session: Session, queue: Queue, *, limit: int = 200) -> list[ReviewTask]:
-    """Tasks in the queue, the most urgent (earliest deadline) first."""
+def list_tasks(
+    session: Session, queue: Queue, *, limit: int = 200, offset: int = 0
+) -> list[ReviewTask]:
+    """Tasks in the queue, the most urgent (earliest deadline) first; ``offset`` skips as many
+    for the pages after the first."""
     query = _queue_query(queue, utcnow()).order_by(ReviewTask.due_at.asc(), ReviewTask.id)
-    return list(session.scalars(query.limit(limit)))
+    return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+def count_tasks(session: Session, queue: Queue) -> int:
+    """How many tasks the queue holds, however many a page shows."""
+    query = _queue_query(queue, utcnow()).with_only_columns(func.count())
+    return session.scalar(query) or 0
 
 
 def queue_for(principal: Principal, **filters: Any) -> Queue:
@@ -231,11 +359,15 @@ def decide(
     task = get_task(session, task_id, principal)
     _check_decider(task, principal)
     if task.status != Status.PENDING:
-        raise Conflict(f"复核任务 {task_id} 已处理（{task.status}）", hint="刷新复核队列")
+        label = STATUS_LABELS_ZH.get(task.status, task.status)
+        raise Conflict(f"复核任务 {task_id} 已处理（{label}），不能再次决定", hint="刷新复核队列")
     if action is not Action.ACCEPT and not reason.strip():
         raise InvalidInput("修改或退回时须填写理由", hint="在“理由”一栏说明原因")
 
     content = _decision_content(task, action, edited)
+    problems = decision_problems(task, action, reason, edited)
+    if problems:
+        raise DecisionProblems(problems)
     now = utcnow()
     task.status = _OUTCOME[action].value
     task.decision = {"action": action.value, "content": content, "by": principal.name}
@@ -270,10 +402,14 @@ def _parse_action(action: Action | str) -> Action:
         ) from None
 
 
-def _run_callback(session: Session, task: ReviewTask) -> None:
-    if task.kind not in _callbacks:
+def _handler(registered: dict[str, _F], kind: str) -> _F | None:
+    if kind not in registered:
         load_declared_handlers()
-    callback = _callbacks.get(task.kind)
+    return registered.get(kind)
+
+
+def _run_callback(session: Session, task: ReviewTask) -> None:
+    callback = _handler(_callbacks, task.kind)
     if callback is None:
         log.warning("review task %s of kind %s has no decision handler", task.id, task.kind)
         return

@@ -17,10 +17,16 @@ effect is the person's, kept beside the AI proposal):
 
 A dispatch decision sets the order's ``decided_by`` to ``"human"``; a reply decision marks the
 reply's draft as decided by a person. Both keep who decided, when and why in ``details``.
+
+Before anything is recorded, the decision is checked (whichever surface it comes from: the API,
+the console, the CLI): an edited dispatch names a category and a unit of the lists the console
+offers, and a reply is approved only when it is plain text of a sensible length with no
+placeholder of the template left in it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, time
 from typing import Any
@@ -28,10 +34,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shuzhi.platform.review import create_review_task, on_decision
+from shuzhi.platform.review import Action, Problem, check_decision, create_review_task, on_decision
 from shuzhi.scenarios.hotline.importing import BEIJING
+from shuzhi.scenarios.hotline.reply import unfilled_placeholder
 from shuzhi.scenarios.hotline.rules import Rules, load_rules
 from shuzhi.storage.models import Department, ReviewTask, WorkOrder
+from shuzhi.validation import control_problem
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,11 @@ MANUAL_DISPATCH = "manual_dispatch"
 REPLY_PENDING = "pending_approval"
 REPLY_APPROVED = "approved"
 REPLY_REJECTED = "rejected"
+# What a person may change in each kind's proposal, with the field's name for the reader.
+DISPATCH_FIELDS = {"category": "分类", "handling_unit": "承办单位"}
+REPLY_FIELDS = {"text": "答复内容"}
+# The longest reply a person may approve: a reply answers one message, point by point.
+MAX_REPLY = 5000
 
 
 def hotline_department(session: Session) -> Department:
@@ -106,6 +119,64 @@ def _decided_dispatch(task: ReviewTask, rules: Rules) -> tuple[str, str]:
     if not unit or (category != proposal.get("category") and unit == proposal.get("handling_unit")):
         unit = rules.handling_unit(category)
     return category, unit
+
+
+def dispatch_categories(proposal: dict[str, Any], rules: Rules) -> list[str]:
+    """The categories a dispatch may be decided to, in the console menu's order: the proposal's,
+    its candidates', then the duty list's."""
+    names = [str(proposal.get("category") or "")]
+    for candidate in proposal.get("candidates") or []:
+        if isinstance(candidate, list | tuple) and len(candidate) == 2:
+            names.append(str(candidate[0]))
+    return [n for n in dict.fromkeys([*names, *rules.duty.units]) if n]
+
+
+def dispatch_units(proposal: dict[str, Any], rules: Rules) -> list[str]:
+    """The handling units a dispatch may be decided to: the proposal's, then the duty list's."""
+    names = [str(proposal.get("handling_unit") or ""), *rules.duty.units.values()]
+    return [n for n in dict.fromkeys([*names, rules.duty.default_unit]) if n]
+
+
+def check_dispatch_decision(task: ReviewTask, action: Action, content: Any) -> list[Problem]:
+    if action is not Action.EDIT or not isinstance(content, dict):
+        return []
+    proposal = task.proposal or {}
+    rules = load_rules()
+    problems = _unknown_keys(content, proposal, DISPATCH_FIELDS)
+    offered = {
+        "category": dispatch_categories(proposal, rules),
+        "handling_unit": dispatch_units(proposal, rules),
+    }
+    for name, choices in offered.items():
+        if name in content:
+            problem = _choice_problem(content[name], choices)
+            if problem is not None:
+                problems.append(Problem(name, problem, DISPATCH_FIELDS[name]))
+    return problems
+
+
+def _unknown_keys(
+    content: dict[str, Any], proposal: dict[str, Any], fields: dict[str, str]
+) -> list[Problem]:
+    """A key a person may not change: anything but ``fields``, unless sent back as proposed."""
+    allowed = "、".join(f"{label}（{name}）" for name, label in fields.items())
+    return [
+        Problem(str(key), f"不能修改此项，只能修改{allowed}")
+        for key, value in content.items()
+        if key not in fields and (key not in proposal or proposal[key] != value)
+    ]
+
+
+def _choice_problem(value: Any, choices: list[str]) -> str | None:
+    # The same words as the console form's menus (``console.review_forms``).
+    if not isinstance(value, str):
+        return f"请从列表中选择（收到 {json.dumps(value, ensure_ascii=False)}，应为列表中的文字）"
+    problem = control_problem(value)
+    if problem is not None:
+        return problem
+    if value not in choices:
+        return f"请从列表中选择（收到“{value}”）" if value else "请从列表中选择"
+    return None
 
 
 def apply_dispatch_decision(session: Session, task: ReviewTask) -> None:
@@ -174,6 +245,38 @@ def _public(draft: dict[str, Any]) -> dict[str, Any]:
     return {k: draft[k] for k in keys if k in draft}
 
 
+def check_reply_decision(task: ReviewTask, action: Action, content: Any) -> list[Problem]:
+    """An approved reply, accepted or edited, is plain text, at most ``MAX_REPLY`` characters,
+    with nothing of the template left to fill in."""
+    if action is Action.REJECT or not isinstance(content, dict):
+        return []
+    problems = []
+    if action is Action.EDIT:
+        problems = _unknown_keys(content, task.proposal or {}, REPLY_FIELDS)
+        text = content.get("text")
+    else:
+        text = content.get("text", content.get("labelled_text"))
+    problem = reply_text_problem(text)
+    if problem is not None:
+        problems.append(Problem("text", problem, REPLY_FIELDS["text"]))
+    return problems
+
+
+def reply_text_problem(text: Any) -> str | None:
+    """What stops ``text`` from being approved as a reply, or None."""
+    if not isinstance(text, str) or not text.strip():
+        return "答复内容不能为空，请写明核实情况、处理结果和完成时限"
+    problem = control_problem(text, multiline=True)
+    if problem is not None:
+        return problem
+    if len(text) > MAX_REPLY:
+        return f"最多 {MAX_REPLY} 个字符（现有 {len(text)} 个），请精简后再提交"
+    left = unfilled_placeholder(text)
+    if left is not None:
+        return f"答复中还有未填写的模板内容“{left}”，请改为核实情况、处理结果和完成时限"
+    return None
+
+
 def apply_reply_decision(session: Session, task: ReviewTask) -> None:
     order = _order_for(session, task)
     if order is None:
@@ -195,5 +298,7 @@ def apply_reply_decision(session: Session, task: ReviewTask) -> None:
     order.details = details
 
 
+check_decision(DISPATCH_REVIEW, check_dispatch_decision)
+check_decision(REPLY_REVIEW, check_reply_decision)
 on_decision(DISPATCH_REVIEW, apply_dispatch_decision)
 on_decision(REPLY_REVIEW, apply_reply_decision)

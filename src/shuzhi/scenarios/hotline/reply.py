@@ -31,6 +31,11 @@ from shuzhi.scenarios.hotline.rules import Rules
 log = logging.getLogger(__name__)
 
 PENDING = "pending_approval"
+# What the handler must still write: the offline template leaves FILL_IN after each demand, and a
+# model is told to mark a fact it cannot know with TO_VERIFY. Neither may reach a citizen.
+FILL_IN = "【请填写核实情况、处理结果或解决措施，并写明完成时限】"
+TO_VERIFY = "【待核实】"
+PLACEHOLDERS = (FILL_IN, TO_VERIFY)
 # Searches a knowledge base for passages about a message: returns (citation, text) pairs.
 PassageSearch = Callable[[str], Sequence[tuple[str, str]]]
 
@@ -102,9 +107,7 @@ def _template(
     subject = f"“{title}”" if title else "的问题"
     lines = [f"{greeting}您反映{subject}已收悉。{unit}高度重视，现就您提出的诉求答复如下："]
     for number, demand in enumerate(demands, start=1):
-        lines.append(
-            f"{number}. 关于“{demand}”：【请填写核实情况、处理结果或解决措施，并写明完成时限】"
-        )
+        lines.append(f"{number}. 关于“{demand}”：{FILL_IN}")
     cited = "；".join(s["citation"] for s in sources)
     lines.append(
         f"如法定办理时限超过五个工作日或暂时无法解决，将向您告知办理进度、解决措施及明确时限"
@@ -112,6 +115,51 @@ def _template(
     )
     lines.append(f"感谢您对我们工作的关心和支持！\n{unit}")
     return "\n".join(lines)
+
+
+# -- unfilled placeholders -------------------------------------------------------------------
+
+_CLAUSE_BREAK = re.compile(r"[、，,；;：:。]")
+_SPAN = re.compile(r"【[^【】]*】")
+_SENTENCE_BREAK = re.compile(r"[\s、，,；;：:。！!？?]")
+# A placeholder's clause this long is never a reply's own wording ("待核实" alone may well be).
+_MIN_CLAUSE = 4
+
+
+def _pairs(text: str) -> set[str]:
+    """The character pairs of ``text``'s clauses (no pair straddles a punctuation mark)."""
+    return {c[i : i + 2] for c in _CLAUSE_BREAK.split(text) for i in range(len(c) - 1)}
+
+
+def unfilled_placeholder(text: str) -> str | None:
+    """The first trace of a placeholder (``PLACEHOLDERS``) left in ``text``, else None.
+
+    A trace is a clause of one (``并写明完成时限``), a 【…】 span that shares wording with one
+    (``【处理结果】``), or a lone bracket: what is left when half of a placeholder is deleted.
+    """
+    whole = [p for p in PLACEHOLDERS if p in text]
+    if whole:
+        return whole[0]
+    inners = [p.strip("【】") for p in PLACEHOLDERS]
+    wording = set().union(*(_pairs(inner) for inner in inners))
+    for span in _SPAN.finditer(text):
+        if _pairs(span.group()[1:-1]) & wording:
+            return span.group()
+    for inner in inners:
+        for clause in _CLAUSE_BREAK.split(inner):
+            if len(clause) >= _MIN_CLAUSE and clause in text:
+                return clause
+    return _lone_bracket(_SPAN.sub(lambda m: " " * len(m.group()), text))
+
+
+def _lone_bracket(text: str) -> str | None:
+    """A bracket without its pair, with the words on its open side up to the sentence's edge."""
+    opening, closing = text.find("【"), text.find("】")
+    if opening >= 0:
+        return _SENTENCE_BREAK.split(text[opening : opening + 12])[0]
+    if closing >= 0:
+        return _SENTENCE_BREAK.split(text[max(0, closing - 11) : closing + 1])[-1]
+    return None
 
 
 def _model_draft(
@@ -125,7 +173,7 @@ def _model_draft(
     cited = "\n".join(f"- {s['citation']}：{s['text']}" for s in sources)
     asks = "\n".join(f"- {d}" for d in demands)
     prompt = (
-        f"请以{unit}的口吻起草对市民留言的答复。逐条回应每项诉求；不确定的事实用【待核实】标出，"
+        f"请以{unit}的口吻起草对市民留言的答复。逐条回应每项诉求；不确定的事实用{TO_VERIFY}标出，"
         f"不得编造办理结果；引用下列依据时写明出处。\n\n依据：\n{cited}\n\n诉求：\n{asks}\n\n"
         f"留言标题：{title}\n留言内容：{text[:1500]}"
     )
