@@ -33,8 +33,22 @@ VISIBLE_LABELS = {
 }
 
 
-def visible_label(mode: Mode | str) -> str:
-    return VISIBLE_LABELS[Mode(mode)]
+# An offline result decided by a classifier trained on past work orders (a dispatch) is still
+# OFFLINE in the metadata, since no language model wrote it; its visible label names what did,
+# because "retrieval, rules and templates" would misdescribe it to the reader.
+CLASSIFIER_LABEL = (
+    "【AI辅助·离线】本内容由系统依据历史工单训练的分类模型自动给出（未使用大模型），"
+    "仅供参考，以人工审核结果为准。"
+)
+
+
+def visible_label(mode: Mode | str, *, classifier: bool = False) -> str:
+    """The visible label of ``mode``; ``classifier`` says an offline result came from a trained
+    classifier (it changes nothing for the other modes)."""
+    mode = Mode(mode)
+    if classifier and mode is Mode.OFFLINE:
+        return CLASSIFIER_LABEL
+    return VISIBLE_LABELS[mode]
 
 
 def new_content_id() -> str:

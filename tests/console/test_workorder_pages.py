@@ -165,6 +165,8 @@ def test_the_filter_model_reads_and_writes_query_strings() -> None:
     assert Page(5, 1000).links() == [1, None, 3, 4, 5, 6, 7, None, 20]
     assert Page(1, 0).count == 1 and Page(1, 0).first_row == 0
     assert [page_number(v) for v in ("2", "0", "-1", "x", None)] == [2, 1, 1, 1, 1]
+    # Not ASCII digits, or more than int() takes: no 500 (both raised ValueError).
+    assert [page_number(v) for v in ("\u00b2", "\u0663", "1" + "0" * 5000)] == [1, 1, 10**9]
 
 
 def _detailed_order(session: Session, dept: int) -> int:

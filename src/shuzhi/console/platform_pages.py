@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -15,6 +17,8 @@ from sqlalchemy import select
 from shuzhi.api.deps import DbSession, client_ip
 from shuzhi.console import review_forms
 from shuzhi.console.web import CHINA, page, render
+from shuzhi.console.workorder_list import PAGE_SIZE, Page, is_visible, page_number
+from shuzhi.console.workorder_pages import by_classifier
 from shuzhi.errors import InvalidInput
 from shuzhi.platform import accounts, review
 from shuzhi.platform.accounts import Actor
@@ -22,10 +26,13 @@ from shuzhi.platform.audit import AuditFilter, export_csv, query_records, verify
 from shuzhi.platform.identity import Principal
 from shuzhi.platform.metrics import dashboard
 from shuzhi.platform.roles import Role
+from shuzhi.scenarios.hotline.decisions import DISPATCH_REVIEW
+from shuzhi.scenarios.hotline.rules import load_rules
 from shuzhi.storage.db import utcnow
-from shuzhi.storage.models import ApiKey, Department, User
+from shuzhi.storage.models import ApiKey, Department, User, WorkOrder
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+WORK_ORDER = "work_order"  # the subject type of a review task about a work order
 
 
 def _departments(session: Any) -> dict[int, str]:
@@ -56,10 +63,30 @@ def reviews_page(
     overdue: bool = False,
 ) -> Response:
     queue = review.queue_for(principal, status=status or None, overdue_only=overdue)
-    tasks = review.list_tasks(session, queue)
+    current = _review_page(session, queue, page_number(request.query_params.get("page")))
+    tasks = review.list_tasks(session, queue, limit=PAGE_SIZE,
+                              offset=(current.number - 1) * PAGE_SIZE)  # fmt: skip
     context = {"tasks": tasks, "status": status, "overdue": overdue, "now": utcnow(),
-               "departments": _departments(session)}  # fmt: skip
+               "departments": _departments(session), "pg": current,
+               "page_query": lambda n: _review_query(status, overdue, n)}  # fmt: skip
     return render(request, "reviews.html", context)
+
+
+def _review_page(session: Any, queue: review.Queue, number: int) -> Page:
+    """The page asked for, of as many as the queue fills; a page past the end is the last."""
+    current = Page(number, review.count_tasks(session, queue))
+    return replace(current, number=min(number, current.count))
+
+
+def _review_query(status: str, overdue: bool, number: int) -> str:
+    """The queue's filters and page as a query string. The status is always given, because an
+    empty one (every status) differs from none (pending, the default)."""
+    values: dict[str, Any] = {"status": status}
+    if overdue:
+        values["overdue"] = "true"
+    if number > 1:
+        values["page"] = number
+    return urlencode(values)
 
 
 @router.get("/reviews/{task_id}")
@@ -76,11 +103,17 @@ def review_detail(
 def _review_context(
     task: Any, principal: Principal, session: Any, form: review_forms.ReviewForm | None = None
 ) -> dict[str, Any]:
-    mode = str(task.proposal.get("mode", "model")) if isinstance(task.proposal, dict) else "model"
+    proposal = task.proposal if isinstance(task.proposal, dict) else {}
+    mode = str(proposal.get("mode", "model"))
+    mode = mode if mode in ("model", "offline") else "model"
     decided = (task.decision or {}).get("content")
+    order = _subject_order(session, task, principal)
     return {
         "task": task,
-        "mode": mode if mode in ("model", "offline") else "model",
+        "mode": mode,
+        "classifier": task.kind == DISPATCH_REVIEW and by_classifier(mode, proposal.get("model")),
+        "order": order,
+        "order_link": order is not None and is_visible(order, principal),
         "proposal_json": review_forms.proposal_json(task),
         "form": form or review_forms.form_for(task),
         "fields": _fields(task.proposal),
@@ -91,20 +124,80 @@ def _review_context(
     }
 
 
-def _fields(content: Any) -> list[tuple[str, str, bool]]:
-    """(key, text, shown as a block) for each part of a proposal, so a reviewer reads fields
-    rather than JSON; nested values stay JSON, with Chinese left readable."""
+def _subject_order(session: Any, task: Any, principal: Principal) -> WorkOrder | None:
+    """The work order a task is about, for its citizen's message: shown to whoever may read the
+    task when the order is of the task's department, else only to readers of the order."""
+    if task.subject_type != WORK_ORDER:
+        return None
+    order: WorkOrder | None = session.scalar(
+        select(WorkOrder).where(WorkOrder.code == task.subject_id)
+    )
+    if order is None or (
+        order.department_id != task.department_id and not is_visible(order, principal)
+    ):
+        return None
+    return order
+
+
+@dataclass(frozen=True)
+class Candidate:
+    category: str
+    handling_unit: str
+    confidence: str  # as a percentage
+
+
+@dataclass(frozen=True)
+class Field:
+    """One part of a proposal as a reviewer reads it: a line of text, a block (nested values as
+    JSON, with Chinese left readable) or a table of dispatch candidates."""
+
+    key: str
+    text: str
+    block: bool = False
+    candidates: list[Candidate] | None = None
+
+
+def _fields(content: Any) -> list[Field]:
     if not isinstance(content, dict):
         content = {} if content is None else {"content": content}
-    rows = []
+    fields = []
     for key, value in content.items():
-        if isinstance(value, dict | list):
-            rows.append((str(key), json.dumps(value, ensure_ascii=False, indent=2), True))
+        candidates = _candidates(value, content) if key == "candidates" else None
+        if candidates is not None:
+            fields.append(Field(str(key), "", candidates=candidates))
+        elif isinstance(value, dict | list):
+            fields.append(Field(str(key), json.dumps(value, ensure_ascii=False, indent=2), True))
         elif isinstance(value, float):
-            rows.append((str(key), f"{value:.2f}", False))
+            shown = f"{value:.0%}" if key == "confidence" else f"{value:.2f}"
+            fields.append(Field(str(key), shown))
         else:
-            rows.append((str(key), "—" if value is None else str(value), False))
+            fields.append(Field(str(key), "—" if value is None else str(value)))
+    return fields
+
+
+def _candidates(value: Any, content: dict[str, Any]) -> list[Candidate] | None:
+    """The dispatch candidates ``[[category, probability], …]`` with the unit each would go to
+    (the proposal's own for its category, the duty list's for the others), or None for any
+    other shape, which is then shown as JSON."""
+    if not isinstance(value, list) or not value or not all(_is_candidate(c) for c in value):
+        return None
+    rules = load_rules()
+    rows = []
+    for category, score in value:
+        unit = content.get("handling_unit") if category == content.get("category") else None
+        unit = str(unit) if unit else rules.handling_unit(str(category))
+        rows.append(Candidate(str(category), unit, f"{float(score):.0%}"))
     return rows
+
+
+def _is_candidate(item: Any) -> bool:
+    return (
+        isinstance(item, list | tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and isinstance(item[1], int | float)
+        and not isinstance(item[1], bool)
+    )
 
 
 @router.post("/reviews/{task_id}/decision")

@@ -195,13 +195,15 @@ def console_error_handler(
 def console_not_found_handler(
     fallback: Callable[[Request, Exception], Any],
 ) -> Callable[[Request, Exception], Any]:
-    """An unknown console address opened in a browser gets a console page, not a JSON body."""
+    """An unknown console address opened in a browser gets a console page, not a JSON body;
+    the server's bare address sends a browser to the console."""
 
     async def handle(request: Request, exc: Exception) -> Any:
-        wants_page = "text/html" in request.headers.get("accept", "") or request.headers.get(
-            "hx-request"
-        )
+        accept = request.headers.get("accept", "")
+        wants_page = "text/html" in accept or request.headers.get("hx-request")
         is_404 = isinstance(exc, StarletteHTTPException) and exc.status_code == 404
+        if is_404 and _is_bare_address(request) and not _wants_json(accept):
+            return RedirectResponse("/console/", status_code=303)
         if not (request.url.path.startswith("/console") and is_404 and wants_page):
             return await fallback(request, exc)
         error = NotFound(
@@ -211,3 +213,13 @@ def console_not_found_handler(
         return render(request, template, {"error": error}, status=404)
 
     return handle
+
+
+def _is_bare_address(request: Request) -> bool:
+    # `shuzhi start` prints the server's address, which is what a person opens first.
+    return request.url.path == "/" and request.method in ("GET", "HEAD")
+
+
+def _wants_json(accept: str) -> bool:
+    """An API client asking for JSON (and not HTML) keeps the API's JSON answer."""
+    return "application/json" in accept and "text/html" not in accept

@@ -7,6 +7,7 @@ them; the department scope is applied before any filter and never comes from the
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import date
@@ -127,9 +128,19 @@ class Page:
         return links
 
 
+_PAGE = re.compile(r"[0-9]+")
+_LAST = 10**9  # beyond any real page: the last page is shown
+
+
 def page_number(text: str | None) -> int:
-    """The page asked for; anything that is not a positive number is the first page."""
-    return int(text) if text and text.strip().isdigit() and int(text) > 0 else 1
+    """The page asked for; anything that is not a positive number is the first page.
+
+    ASCII digits only: ``str.isdigit`` also accepts ``²`` (which ``int`` refuses), and a
+    5,000-digit number is past ``int``'s limit; a page past the end shows the last."""
+    digits = (text or "").strip()
+    if not _PAGE.fullmatch(digits):
+        return 1
+    return _LAST if len(digits) > 9 else max(int(digits), 1)
 
 
 @dataclass

@@ -7,6 +7,7 @@ shown as stored, masked when the order was made (``requester_masked``, the maske
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -52,6 +53,32 @@ def decided_mode(order: WorkOrder) -> str:
     return "model" if order.mode == "model" else "offline"
 
 
+def by_classifier(mode: object, model: object) -> bool:
+    """Whether an offline dispatch came from the trained classifier, which names its version
+    (``hotline-dispatch-v3``), rather than from a scenario's keyword table (``scenario:…``)."""
+    named = isinstance(model, str) and bool(model) and not model.startswith("scenario:")
+    return mode == "offline" and named
+
+
+@dataclass(frozen=True)
+class Decider:
+    """Who decided a dispatch, for its labels: the AIGC ``mode`` (``data-aigc`` and the
+    metadata) and whether an offline decision was the trained classifier's."""
+
+    mode: str
+    classifier: bool = False
+
+    @property
+    def key(self) -> str:
+        """The label of the decider under ``mode.`` in the messages."""
+        return "classifier" if self.classifier else self.mode
+
+
+def decider(order: WorkOrder) -> Decider:
+    mode = decided_mode(order)
+    return Decider(mode, mode == "offline" and by_classifier(order.mode, order.model))
+
+
 @router.get("")
 def workorders_page(
     request: Request,
@@ -70,7 +97,8 @@ def workorders_page(
         "options": None if partial else filter_options(session, principal),
         "urgencies": URGENCIES,
         "departments": _departments(session),
-        "modes": _modes(listing.orders),
+        "deciders": {o.code: decider(o) for o in listing.orders},
+        "legend": _legend(listing.orders),
         "today": _today(),
         "closed": CLOSED,
     }
@@ -81,10 +109,11 @@ def workorders_page(
     return response
 
 
-def _modes(orders: list[WorkOrder]) -> list[str]:
+def _legend(orders: list[WorkOrder]) -> list[Decider]:
     """How the listed orders were decided, for the full AI-content labels under the table."""
-    found = {decided_mode(o) for o in orders}
-    return [m for m in ("model", "offline", "human") if m in found]
+    found = {decider(o) for o in orders}
+    order = [Decider("model"), Decider("offline", True), Decider("offline"), Decider("human")]
+    return [d for d in order if d in found]
 
 
 @router.get("/{code}")
@@ -109,6 +138,8 @@ def _detail_context(session: Any, order: WorkOrder, principal: Principal) -> dic
         "order": order,
         "departments": _departments(session),
         "mode": decided_mode(order),
+        "decider": decider(order),
+        "model_by_classifier": by_classifier(order.mode, order.model),
         "type_label": rules.type_labels.get(order.order_type or "", order.order_type or ""),
         "deadline_basis": [
             s.get("citation") for s in order.sources or [] if s.get("kind") == "rule"
