@@ -113,3 +113,20 @@ def test_a_redis_url_without_a_redis_scheme_names_the_setting(
     with pytest.raises(ConfigError) as err:
         load_settings()
     assert "SHUZHI_REDIS_URL" in str(err.value) and "redis://" in str(err.value)
+
+
+def test_a_new_data_directory_is_private_to_its_owner(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The data directory holds the embedded database and citizens' uploads in clear: a new
+    one is created 0700 (it was 0755, so every local account could read the uploads)."""
+    fresh = tmp_path / "new" / "shuzhi"
+    open_database(Settings(data_dir=fresh)).engine.dispose()
+    assert fresh.stat().st_mode & 0o777 == 0o700
+
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    open_database(Settings(data_dir=shared)).engine.dispose()
+    assert shared.stat().st_mode & 0o777 == 0o755  # the operator's own choice is kept ...
+    assert "open to other local users" in caplog.text  # ... and named in the log
