@@ -11,7 +11,6 @@ from shuzhi.errors import ConfigError
 from shuzhi.storage.db import Database
 from shuzhi.storage.migrate import is_up_to_date, upgrade
 
-
 log = logging.getLogger(__name__)
 
 
