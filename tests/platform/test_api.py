@@ -143,3 +143,22 @@ def test_refused_requests_are_security_events(settings: Settings, db: Database) 
     assert ("auth.apikey", "anonymous", "failure") in events
     denied = events[("access.denied", "view", "failure")]
     assert denied.target == "GET /api/audit" and denied.detail["permission"] == "audit.read"
+
+
+def test_the_review_queue_pages_and_says_how_long_it_is(settings: Settings, db: Database) -> None:
+    """`/api/reviews` stopped silently at 200 tasks; it now pages and names the total."""
+    with db.session() as session:
+        dept = department(session, "cg")
+        user(session, "rev", (Role.REVIEWER, dept.id))
+        ids = [
+            review.create_review_task(session, dept.id, "k", "s", i, "派单", {}).id
+            for i in range(205)
+        ]
+    client = _client(settings, db)
+    _login(client, "rev")
+    first = client.get("/api/reviews")
+    assert first.headers["X-Total-Count"] == "205" and len(first.json()) == 200
+    rest = client.get("/api/reviews", params={"offset": 200, "limit": 50})
+    seen = [t["id"] for t in first.json()] + [t["id"] for t in rest.json()]
+    assert sorted(seen) == sorted(ids) and len(set(seen)) == 205
+    assert client.get("/api/reviews", params={"limit": 0}).status_code == 422

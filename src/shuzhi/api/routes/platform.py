@@ -498,12 +498,19 @@ def review_public(t: ReviewTask) -> ReviewPublic:
 def list_reviews(
     principal: Annotated[Principal, require("review.read")],
     session: DbSession,
+    response: Response,
     status: str | None = "pending",
     overdue: bool = False,
     kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[ReviewPublic]:
+    """The most urgent first, ``limit`` at a time from ``offset``; the header
+    ``X-Total-Count`` says how many the queue holds (a queue is often longer than one page)."""
     queue = review.queue_for(principal, status=status or None, overdue_only=overdue, kind=kind)
-    return [review_public(t) for t in review.list_tasks(session, queue)]
+    response.headers["X-Total-Count"] = str(review.count_tasks(session, queue))
+    tasks = review.list_tasks(session, queue, limit=limit, offset=offset)
+    return [review_public(t) for t in tasks]
 
 
 @router.get("/reviews/{task_id}", response_model=ReviewPublic)
