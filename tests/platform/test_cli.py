@@ -121,3 +121,21 @@ def test_reviews_is_a_group_a_bare_call_shows_help_and_escalates_nothing(
     assert escalated.returncode == 0 and "已升级 1 个超期任务" in escalated.stdout
     with db.session() as session:
         assert session.get(ReviewTask, task_id).escalation_level == 1  # type: ignore[union-attr]
+
+
+def test_values_the_database_refuses_are_one_chinese_line_not_a_traceback(
+    cli: Callable[..., Run], db: Database
+) -> None:
+    """A missing department, a number past 64 bits and a code longer than its column reached
+    the database from the CLI and printed the driver's traceback."""
+    missing = cli("kb", "create", "法规库", "--department-id", "999")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "引用的记录不存在" in missing.stderr
+
+    huge = cli("jobs", "show", "99999999999999999999")
+    assert huge.returncode == 2 and "Traceback" not in huge.stderr, huge.stderr
+
+    long_code = cli("departments", "create", "d" * 500, "民政局")
+    assert "Traceback" not in long_code.stderr
+    if db.engine.dialect.name == "postgresql":  # SQLite has no column lengths
+        assert long_code.returncode == 2 and "文字超过长度上限" in long_code.stderr

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shuzhi.errors import ShuzhiError
+from shuzhi.storage.refusals import refusal_message
 
 log = logging.getLogger(__name__)
 
@@ -94,22 +95,13 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     # A reference to a record that does not exist (a department id, say), or a duplicate the
     # route did not check first: the caller's mistake, not a server fault.
     log.info("refused %s %s: integrity error", request.method, request.url.path)
-    message = "引用的记录不存在，或与已有记录重复；请检查编号（如 department_id）后重试"
-    return JSONResponse(_body("invalid_request_error", "conflict", message), status_code=409)
+    body = _body("invalid_request_error", "conflict", refusal_message(exc))
+    return JSONResponse(body, status_code=409)
 
 
 async def _overflow_error(_request: Request, exc: Exception) -> JSONResponse:
-    message = "数值超出范围；编号和数量请填写合理的正整数"
-    if _nul_refused(exc):
-        message = "文字中含有 NUL 等控制字符；请删去不可见字符后重试"
-    return JSONResponse(_body("invalid_request_error", "invalid_input", message), status_code=422)
-
-
-def _nul_refused(exc: Exception) -> bool:
-    # The request models refuse control characters in what they take; this is the last line for
-    # a value that reached PostgreSQL another way (a lookup by a path or query parameter, say).
-    reason = str(getattr(exc, "orig", exc))
-    return "NUL" in reason or "\\u0000" in reason
+    body = _body("invalid_request_error", "invalid_input", refusal_message(exc))
+    return JSONResponse(body, status_code=422)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from shuzhi import __version__
 from shuzhi.cli.common import err_console
 from shuzhi.cli.lazy import LazyGroup
 from shuzhi.errors import ShuzhiError, UserError
+from shuzhi.storage.refusals import REFUSED, refusal_message
 
 # Sub-commands are listed in shuzhi/cli/lazy.py and imported only when invoked.
 app = typer.Typer(
@@ -40,3 +41,6 @@ def main() -> None:
         if exc.hint:
             err_console.print(f"[yellow]提示：[/]{exc.hint}", highlight=False)
         sys.exit(2 if isinstance(exc, UserError) else 1)
+    except REFUSED as exc:  # a value the database refused (a missing department, a long text)
+        err_console.print(f"[bold red]错误：[/]{refusal_message(exc)}", highlight=False)
+        sys.exit(2)
