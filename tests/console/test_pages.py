@@ -252,3 +252,33 @@ def test_times_are_shown_in_beijing_time_with_the_zone_named(
     assert local_time(utc, with_seconds=True) == "2026-12-04 15:10:05"
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(北京时间\)</td>", page)
     assert re.search(r"\d\d:\d\d:\d\d \(Beijing time, UTC\+8\)</td>", english)
+
+
+def test_addresses_and_forms_the_checks_refuse_get_console_pages(
+    settings: Settings, db: Database
+) -> None:
+    """`/console/reviews/abc`, a NUL in a filter, a review id past 64 bits: the console answered
+    with the API's JSON body; a clerk gets the console's page (or, under htmx, the inline
+    message) in Chinese, and the API keeps its JSON."""
+    with db.session() as session:
+        user(session, "rev", (Role.REVIEWER, department(session, "cg").id))
+    client, _ = _signed_in(settings, db, "rev")
+
+    for path, words in (
+        ("/console/reviews/abc", "请求内容有误"),
+        ("/console/reviews/99999999999999999999", "数值超出范围"),
+    ):
+        page = client.get(path)
+        assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+        assert words in page.text and "<html" in page.text.lower(), path
+    inline = client.get("/console/reviews/abc", headers={"HX-Request": "true"})
+    assert inline.status_code == 422 and 'role="alert"' in inline.text
+    assert "<html" not in inline.text.lower()
+    assert client.get("/api/reviews/abc").headers["content-type"] == "application/json"
+
+    nul = client.get("/console/workorders", params={"q": "积水\x00"})  # SQLite listed all
+    assert nul.status_code == 422 and "搜索内容不能含控制字符" in nul.text
+
+    long_code = "HL-" + "9" * 60_000
+    missing = client.get(f"/console/workorders/{long_code}")
+    assert missing.status_code == 404 and long_code not in missing.text  # not echoed whole

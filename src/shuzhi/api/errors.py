@@ -73,13 +73,20 @@ def _problem(error: dict[str, Any]) -> str:
     return _PROBLEMS_ZH.get(kind, str(error["msg"]))
 
 
+def validation_problems(exc: RequestValidationError) -> list[dict[str, str]]:
+    """Each refused field of a request, with what is wrong with it in Chinese."""
+    return [{"field": _field_path(tuple(e["loc"])), "problem": _problem(e)} for e in exc.errors()]
+
+
+def validation_summary(problems: list[dict[str, str]]) -> str:
+    summary = "；".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+    return f"请求内容有误：{summary}"
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [
-        {"field": _field_path(tuple(e["loc"])), "problem": _problem(e)} for e in exc.errors()
-    ]
-    summary = "；".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
-    body = _body("invalid_request_error", "invalid_input", f"请求内容有误：{summary}")
+    problems = validation_problems(exc)
+    body = _body("invalid_request_error", "invalid_input", validation_summary(problems))
     body["error"]["detail"] = problems  # type: ignore[index]
     return JSONResponse(body, status_code=422)
 

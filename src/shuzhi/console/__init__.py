@@ -7,6 +7,7 @@ concern directly; the permission of every page comes from ``shuzhi.platform.perm
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,9 +26,15 @@ def mount(app: FastAPI) -> None:
         platform_pages,
         workorder_pages,
     )
-    from shuzhi.console.web import HERE, console_error_handler, console_not_found_handler
+    from shuzhi.console.web import (
+        HERE,
+        console_error_handler,
+        console_invalid_request_handler,
+        console_not_found_handler,
+    )
     from shuzhi.gateway.keys import secret_key
     from shuzhi.platform.oidc import OIDCSettings, client_from_env
+    from shuzhi.storage.refusals import REFUSED
 
     enabled = OIDCSettings().enabled
     app.state.oidc = client_from_env(secret_key(app.state.settings)) if enabled else None
@@ -42,5 +49,8 @@ def mount(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
     fallback = app.exception_handlers[ShuzhiError]
     app.add_exception_handler(ShuzhiError, console_error_handler(fallback))
+    for refused in (RequestValidationError, *REFUSED):
+        handler = console_invalid_request_handler(app.exception_handlers[refused])
+        app.add_exception_handler(refused, handler)
     http_fallback = app.exception_handlers[StarletteHTTPException]
     app.add_exception_handler(StarletteHTTPException, console_not_found_handler(http_fallback))

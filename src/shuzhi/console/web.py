@@ -13,6 +13,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
@@ -20,11 +21,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shuzhi.aigc import visible_label
 from shuzhi.api.deps import DbSession, get_principal, login_session, record_security_event
+from shuzhi.api.errors import validation_problems, validation_summary
 from shuzhi.console.i18n import DEFAULT, LANGUAGES, translate
-from shuzhi.errors import NotFound, PermissionDenied, ShuzhiError, Unauthenticated
+from shuzhi.errors import InvalidInput, NotFound, PermissionDenied, ShuzhiError, Unauthenticated
 from shuzhi.platform.identity import Principal
 from shuzhi.platform.permissions import roles_for
 from shuzhi.platform.roles import ROLE_LABELS_ZH, Role
+from shuzhi.storage.refusals import refusal_message
 
 LANG_COOKIE = "shuzhi_lang"
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -188,6 +191,26 @@ def console_error_handler(
         if request.headers.get("hx-request"):
             return render(request, "_error.html", {"error": exc}, status=exc.status_code)
         return render(request, "error.html", {"error": exc}, status=exc.status_code)
+
+    return handle
+
+
+def console_invalid_request_handler(
+    fallback: Callable[[Request, Exception], Any],
+) -> Callable[[Request, Exception], Any]:
+    """A console address or form the request checks refuse (``/console/reviews/abc``, a NUL in
+    a filter) gets the console's error page or inline message in Chinese, like the platform's
+    own errors, instead of the API's JSON body."""
+    pages = console_error_handler(fallback)
+
+    async def handle(request: Request, exc: Exception) -> Any:
+        if not request.url.path.startswith("/console"):
+            return await fallback(request, exc)
+        if isinstance(exc, RequestValidationError):
+            message = validation_summary(validation_problems(exc))
+        else:
+            message = refusal_message(exc)
+        return await pages(request, InvalidInput(message))
 
     return handle
 

@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.models import WorkOrder
+from shuzhi.validation import check_name
 
 PAGE_SIZE = 50
 URGENCIES = ("urgent", "high", "normal")
 # An order is done when closed (办结); any other status past its deadline is overdue.
 CLOSED = "closed"
 _TRUE = {"1", "true", "on", "yes"}
+FILTER_NAMES = {"status": "状态", "category": "分类", "unit": "承办单位", "q": "搜索内容"}
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,13 @@ class OrderFilter:
 
     @classmethod
     def from_query(cls, params: Mapping[str, str]) -> OrderFilter:
-        """The filters in a query string; unknown keys are ignored, values are trimmed."""
+        """The filters in a query string; unknown keys are ignored, values are trimmed.
+
+        A control character is refused: a NUL cuts SQLite's LIKE pattern short (``q=%00``
+        listed every order) and PostgreSQL refuses it outright."""
         text = {k: (params.get(k) or "").strip() for k in ("status", "category", "unit", "q")}
+        for key, value in text.items():
+            check_name(value, FILTER_NAMES[key], multiline=True)
         urgency = (params.get("urgency") or "").strip()
         return cls(
             **text,
