@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import json
 import zipfile
 from pathlib import Path
@@ -143,5 +144,5 @@ def test_accuracy_leaves_out_what_the_model_was_trained_on(
 
     # The keys survive saving and loading the model.
     store = ModelStore(tmp_path / "models")
-    store.save(classifier)
+    store.save(copy.deepcopy(classifier))  # saving numbers the model: not the shared fixture
     assert store.load().training_keys == classifier.training_keys != frozenset()
