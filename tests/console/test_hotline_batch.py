@@ -158,7 +158,7 @@ def test_operator_runs_a_batch_and_downloads_its_files(
     dispatched, review = int(_figure(done, "dispatched")), int(_figure(done, "to_review"))
     assert dispatched + review == 9
     assert _figure(done, "accuracy").endswith("%")
-    assert visible_label("offline") in done, "the AI-produced figures carry the label"
+    assert visible_label("offline", classifier=True) in done, "the figures carry the AI label"
     with db.session() as session:
         stored = session.scalar(select(func.count()).where(WorkOrder.job_id == job_id))
         assert stored == 9
@@ -166,7 +166,7 @@ def test_operator_runs_a_batch_and_downloads_its_files(
     workbook = client.get(f"{BATCHES}/{job_id}/files/workbook")
     assert workbook.status_code == 200 and "attachment" in workbook.headers["content-disposition"]
     book = load_workbook(io.BytesIO(workbook.content), read_only=True)
-    assert book["说明"]["A1"].value == visible_label("offline")
+    assert book["说明"]["A1"].value == visible_label("offline", classifier=True)
     codes = [row[0] for row in book["工单"].iter_rows(min_row=2, values_only=True)]
     assert len(codes) == 9 and all(str(code).startswith("HL-") for code in codes)
     lines = client.get(f"{BATCHES}/{job_id}/files/jsonl").text.splitlines()

@@ -55,7 +55,7 @@ def test_batch_dispatch_page_in_a_browser(
     page.wait_for_function("document.getElementById('batch-job').dataset.chartsReady === '1'")
     assert "/console/workorders/batches/" in page.url, "the job's address is in the location bar"
     assert page.inner_text("[data-figure=messages]") == "9"
-    assert page.inner_text("#batch-aigc") == visible_label("offline")
+    assert page.inner_text("#batch-aigc") == visible_label("offline", classifier=True)
     assert page.locator("#batch-categories canvas").count() == 1
     page.wait_for_selector("#batch-recent tr[data-job] >> text=已完成")
     links = page.eval_on_selector_all("#batch-downloads a", "e => e.map(x => x.dataset.file)")

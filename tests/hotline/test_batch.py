@@ -146,3 +146,23 @@ def test_accuracy_leaves_out_what_the_model_was_trained_on(
     store = ModelStore(tmp_path / "models")
     store.save(copy.deepcopy(classifier))  # saving numbers the model: not the shared fixture
     assert store.load().training_keys == classifier.training_keys != frozenset()
+
+
+def test_the_workbook_shows_topic_heat_relative_to_the_hottest_and_the_classifiers_label(
+    tmp_path: Path, sample_files: tuple[Path, Path], classifier: DispatchClassifier
+) -> None:
+    """Raw heat decays to 1e-11 over years of messages; the sheet shows it as the report does.
+    A batch's categories come from the trained classifier, and its label says so."""
+    from openpyxl import load_workbook
+
+    from shuzhi.aigc import CLASSIFIER_LABEL
+
+    result = BatchJob(classifier).run(sample_files[1], tmp_path / "out")
+    assert result.hot_topics
+    book = load_workbook(result.outputs["workbook"], read_only=True)
+    rows = list(book["热点"].iter_rows(values_only=True))
+    assert rows[0][4] == "热度（最热=100）"
+    heats = [row[4] for row in rows[1:]]
+    assert max(heats) == 100.0 and all(0 <= h <= 100 for h in heats)
+    assert next(book["说明"].iter_rows(values_only=True))[0] == CLASSIFIER_LABEL
+    assert CLASSIFIER_LABEL in Path(result.outputs["report"]).read_text("utf-8")

@@ -103,6 +103,8 @@ def show_cmd(
     console.print("技能：" + ("、".join(d.skills) or "无"), highlight=False)
     console.print("知识库：" + ("、".join(d.knowledge_bases) or "无"), highlight=False)
     console.print("场景：" + ("、".join(d.scenarios) or "无"), highlight=False)
+    if d.answer_scenario:
+        console.print(f"答复场景：{d.answer_scenario}", highlight=False)
     nxt = "、".join(service.STATE_LABELS[s] for s in sorted(service.TRANSITIONS[loaded.row.status]))
     console.print(f"可转入状态：{nxt or '无（已退役）'}")
     console.print("版本：" + "；".join(f"v{v.version} {v.created_by}" for v in versions))

@@ -96,7 +96,7 @@ def write_workbook(
         "suggestion": "建议",
     }
     about = workbook.create_sheet("说明")
-    about.append([visible_label(label.mode)])
+    about.append([visible_label(label.mode, classifier=True)])
     for key, value in _about(result).items():
         about.append([key, str(value)])
     sheet = workbook.create_sheet("工单")
@@ -108,10 +108,14 @@ def write_workbook(
     for p in result.imported.problems:
         problems.append([p.row, p.reason, "是" if p.kept else "否"])
     topics = workbook.create_sheet("热点")
-    topics.append(["排名", "热点", "留言数", "点赞数", "热度", "起止时间", "工单编号"])
+    topics.append(["排名", "热点", "留言数", "点赞数", "热度（最热=100）", "起止时间", "工单编号"])
+    # Heat decays with age, so over years of messages its raw value spans many orders of
+    # magnitude (9.7e-11 …): shown relative to the hottest topic, as the HTML report does.
+    hottest = max((t["heat"] for t in result.hot_topics), default=0.0) or 1.0
     for t in result.hot_topics:
         span = f"{(t['first_at'] or '')[:10]} ~ {(t['last_at'] or '')[:10]}"
-        names = [t["name"], t["messages"], t["votes_up"], t["heat"], span]
+        heat = round(100 * t["heat"] / hottest, 1)
+        names = [t["name"], t["messages"], t["votes_up"], heat, span]
         topics.append(sheet_row(topics, [t["rank"], *names, "、".join(t["codes"][:50])]))
     workbook.custom_doc_props.append(StringProperty(name="AIGC", value=label.as_json()))
     workbook.save(path)
@@ -170,7 +174,7 @@ def write_report(
     fills = {
         "TITLE": html.escape(f"12345 热线工单批处理报告 · {Path(result.source).name}"),
         "AIGC": html.escape(label.as_json(), quote=True),
-        "VISIBLE": html.escape(visible_label(label.mode)),
+        "VISIBLE": html.escape(visible_label(label.mode, classifier=True)),
         "ECHARTS": _vendor("echarts.min.js").replace("</script", "<\\/script"),
         "DATA": data,
         "SCRIPT": _packaged("report.js"),
