@@ -123,6 +123,14 @@ def test_a_lookup_with_nul_is_a_clear_refusal(settings: Settings, db: Database) 
         (("departments", "create", "zjj", "住建\x1b局"), "部门名称不能含控制字符"),
         (("users", "create", "li\x00"), "用户名不能含控制字符"),
         (("users", "create", "li", "--name", "李\x00"), "姓名不能含控制字符"),
+        # Look-alike names: invisible and direction characters, or only white space.
+        (
+            ("users", "create", "\u202ecli"),
+            "用户名不能含不可见字符（第 1 个字符是 U+202E 从右到左覆盖）",
+        ),
+        (("users", "create", "  "), "用户名不能只含空白字符"),
+        (("departments", "create", "zjj", "住\u200b建局"), "部门名称不能含不可见字符"),
+        (("kb", "create", "\ufeff社保库"), "知识库名称不能含不可见字符（第 1 个字符是 U+FEFF"),
     ],
 )
 def test_the_cli_refuses_control_characters_in_names(

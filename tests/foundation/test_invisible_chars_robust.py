@@ -17,7 +17,6 @@ from shuzhi.platform.roles import Role
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import ApiKey, Department, KnowledgeBase, User
 from shuzhi.validation import control_problem
-from tests.clirun import run_cli
 from tests.platform.helpers import department, user
 
 _COUNTED = (KnowledgeBase, Department, User, ApiKey)
@@ -117,33 +116,3 @@ def test_free_text_with_an_emoji_sequence_is_kept(settings: Settings, db: Databa
 
     assert made.status_code == 201, made.text
     assert made.json()["description"] == text
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (
-            ("users", "create", "\u202ecli"),
-            "用户名不能含不可见字符（第 1 个字符是 U+202E 从右到左覆盖）",
-        ),
-        (("users", "create", "  "), "用户名不能只含空白字符"),
-        (("departments", "create", "zjj", "住\u200b建局"), "部门名称不能含不可见字符"),
-        (("kb", "create", "\ufeff社保库"), "知识库名称不能含不可见字符（第 1 个字符是 U+FEFF"),
-    ],
-)
-def test_the_cli_refuses_look_alike_names(
-    env: dict[str, str],
-    db: Database,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    args: tuple[str, ...],
-    message: str,
-) -> None:
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-
-    result = run_cli(monkeypatch, capsys, *args)
-
-    assert result.returncode == 2, result.stderr
-    assert message in result.stderr and "Traceback" not in result.stderr
-    assert _counts(db)[:3] == [0, 0, 0]
