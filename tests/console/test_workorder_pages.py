@@ -16,7 +16,7 @@ from shuzhi.platform import review
 from shuzhi.platform.audit import audit
 from shuzhi.platform.roles import Role
 from shuzhi.storage.db import Database, utcnow
-from shuzhi.storage.models import WorkOrder
+from shuzhi.storage.models import AuditRecord, ReviewTask, WorkOrder
 from tests.console.test_pages import _signed_in
 from tests.platform.helpers import department, user
 
@@ -250,3 +250,43 @@ def test_another_departments_order_and_an_unknown_code_read_as_missing(
         assert page.status_code == 404 and f"没有工单 {code}" in page.text
         assert "人社诉求" not in page.text and "<html" in page.text
     assert client.get("/console/workorders/batches").status_code == 200, "the batch page stays"
+
+
+def test_an_operator_asks_for_a_reply_draft_from_the_order_page(
+    settings: Settings, db: Database
+) -> None:
+    ids = _seed(db)
+    with db.session() as session:
+        user(session, "op", (Role.OPERATOR, ids["cg"]))
+        session.add(
+            _order("CG-NEW", ids["cg"], 4, title="小区路灯不亮", text="小区路灯不亮，请修理")
+        )
+    viewer, _ = _signed_in(settings, db, "clerk")
+    assert 'id="reply-draft-button"' not in viewer.get("/console/workorders/CG-NEW").text
+    client, csrf = _signed_in(settings, db, "op")
+    page = client.get("/console/workorders/CG-NEW").text
+    assert 'hx-post="/console/workorders/CG-NEW/reply-draft"' in page and "起草答复" in page
+
+    headers = {"HX-Request": "true", "X-CSRF-Token": csrf}
+    assert client.post("/console/workorders/CG-NEW/reply-draft").status_code == 403, "no token"
+    done = client.post("/console/workorders/CG-NEW/reply-draft", headers=headers)
+    assert done.status_code == 204
+    assert done.headers["HX-Redirect"] == "/console/workorders/CG-NEW#order-reply"
+
+    page = client.get("/console/workorders/CG-NEW").text
+    assert "答复待审核" in page and 'data-aigc="offline"' in page and "重新起草答复" in page
+    with db.session() as session:
+        order = session.query(WorkOrder).filter_by(code="CG-NEW").one()
+        tasks = session.query(ReviewTask).filter_by(kind="hotline_reply").all()
+        assert order.reply_status == "pending_approval" and order.reply
+        assert [t.subject_id for t in tasks] == ["CG-NEW"] and tasks[0].proposed_by == "ai"
+        actors = [
+            (r.action, r.actor) for r in session.query(AuditRecord).filter_by(target="CG-NEW")
+        ]
+        assert ("hotline.reply.draft", "op") in actors
+        order.reply_status = "approved"  # a reviewer approved it since
+    refused = client.post("/console/workorders/CG-NEW/reply-draft", headers=headers)
+    assert refused.status_code == 409 and "已审核通过" in refused.text
+    assert 'id="reply-draft-button"' not in client.get("/console/workorders/CG-NEW").text
+    other = client.post("/console/workorders/RS-1/reply-draft", headers=headers)
+    assert other.status_code == 404, "another department's order reads as missing"

@@ -10,6 +10,7 @@ from shuzhi.config import Settings
 from shuzhi.platform.identity import create_api_key, create_user
 from shuzhi.platform.roles import Role
 from shuzhi.storage.db import Database
+from shuzhi.storage.models import WorkOrder
 
 
 def _client(settings: Settings, db: Database, role: Role) -> TestClient:
@@ -49,6 +50,11 @@ def test_batch_job_from_the_api(
     assert drafted["reply_status"] == "pending_approval"
     assert drafted["reply"].startswith("【AI辅助·离线】")
     assert "第二十四条" in drafted["reply"]
+    with db.session() as session:
+        session.query(WorkOrder).filter_by(code=code).one().reply_status = "approved"
+    again = client.post(f"/api/hotline/workorders/{code}/reply-draft")
+    assert again.status_code == 409 and "已审核通过" in again.json()["error"]["message"]
+    assert client.get(f"/api/hotline/workorders/{code}").json()["reply"] == drafted["reply"]
 
 
 def test_viewers_read_but_cannot_start_batches(settings: Settings, db: Database) -> None:

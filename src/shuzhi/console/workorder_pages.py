@@ -10,13 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from shuzhi.api.deps import DbSession
-from shuzhi.console.web import CHINA, page, render
+from shuzhi.api.deps import DbSession, client_ip
+from shuzhi.api.routes.openai_compat import get_gateway
+from shuzhi.console.web import CHINA, page, redirect, render
 from shuzhi.console.workorder_list import (
     CLOSED,
     URGENCIES,
@@ -28,6 +30,7 @@ from shuzhi.console.workorder_list import (
 )
 from shuzhi.errors import NotFound
 from shuzhi.platform.identity import Principal
+from shuzhi.scenarios.hotline.decisions import REPLY_APPROVED, request_reply_draft
 from shuzhi.scenarios.hotline.rules import load_rules
 from shuzhi.storage.db import utcnow
 from shuzhi.storage.models import AuditRecord, Department, ReviewTask, WorkOrder
@@ -130,6 +133,24 @@ def workorder_detail(
     return render(request, "workorder_detail.html", _detail_context(session, order, principal))
 
 
+@router.post("/{code}/reply-draft")
+def workorder_reply_draft(
+    code: str,
+    request: Request,
+    principal: Annotated[Principal, page("workorder.write")],
+    session: DbSession,
+) -> Response:
+    """Ask for a reply draft (the model's with an endpoint, else the offline template): it waits
+    on the order, pending a reviewer's approval, and the page shows it."""
+    order = session.scalar(select(WorkOrder).where(WorkOrder.code == code))
+    if order is None or not principal.can("workorder.write", order.department_id):
+        raise NotFound(f"没有工单 {code}", hint="请回到“工单”列表，按编号或标题查找本部门的工单")
+    request_reply_draft(
+        session, order, get_gateway(request), actor=principal.name, source_ip=client_ip(request)
+    )
+    return redirect(f"/console/workorders/{quote(code)}#order-reply", request)
+
+
 def _detail_context(session: Any, order: WorkOrder, principal: Principal) -> dict[str, Any]:
     details = order.details or {}
     tasks = _review_tasks(session, order.code)
@@ -151,6 +172,8 @@ def _detail_context(session: Any, order: WorkOrder, principal: Principal) -> dic
         "reply_mode": _reply_mode(details),
         "reply_decision": details.get("reply_decision") or {},
         "overdue": _overdue(order),
+        "can_draft": principal.can("workorder.write", order.department_id)
+        and order.reply_status != REPLY_APPROVED,
         "tasks": [(t, principal.can("review.read", t.department_id)) for t in tasks],
         "trail": _trail(session, order.code, tasks),
     }

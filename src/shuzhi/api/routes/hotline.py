@@ -5,20 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from shuzhi.api.deps import DbSession, get_settings, require
+from shuzhi.api.deps import DbSession, client_ip, get_settings, require
 from shuzhi.api.routes.openai_compat import get_gateway
 from shuzhi.config import Settings
 from shuzhi.errors import InvalidInput, NotFound
 from shuzhi.gateway import Gateway
-from shuzhi.platform.audit import audit
 from shuzhi.platform.identity import Principal
-from shuzhi.scenarios.hotline.decisions import queue_reply_draft
+from shuzhi.scenarios.hotline.decisions import request_reply_draft
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
 from shuzhi.scenarios.hotline.jobs import (
     MAX_UPLOAD,
@@ -27,8 +26,7 @@ from shuzhi.scenarios.hotline.jobs import (
     batch_output,
     submit_batch,
 )
-from shuzhi.scenarios.hotline.model_step import reply_writer
-from shuzhi.scenarios.hotline.reply import check_reply, draft_reply
+from shuzhi.scenarios.hotline.reply import check_reply
 from shuzhi.scenarios.hotline.rules import load_rules
 from shuzhi.storage.models import WorkOrder
 
@@ -184,34 +182,16 @@ def get_workorder(
 @router.post("/workorders/{code}/reply-draft", response_model=WorkOrderPublic)
 def draft_workorder_reply(
     code: str,
+    request: Request,
     session: DbSession,
     gateway: Annotated[Gateway, Depends(get_gateway)],
     principal: Annotated[Principal, require("workorder.write")],
 ) -> WorkOrderPublic:
     """Draft a reply, stored pending a person's approval (a ``hotline_reply`` review task in the
     order's department): written by the model when an endpoint is configured, else the offline
-    template with the cited rules."""
+    template with the cited rules. An approved reply is not replaced (409)."""
     row = _order(session, code, principal, "workorder.write")
-    draft = draft_reply(
-        title=row.title,
-        text=row.text,
-        requester=row.requester_masked,
-        handling_unit=row.handling_unit or "承办单位",
-        order_type=row.order_type or "help",
-        rules=load_rules(),
-        writer=reply_writer(gateway) if gateway.available() else None,
-    )
-    draft_fields = {**draft.as_dict(), "labelled_text": draft.labelled_text}
-    task = queue_reply_draft(session, row, draft_fields)
-    audit(
-        session,
-        "hotline.reply.draft",
-        actor=principal.name,
-        target=code,
-        department_id=row.department_id,
-        mode=draft.mode,
-        review=task.id,
-    )
+    request_reply_draft(session, row, gateway, actor=principal.name, source_ip=client_ip(request))
     return WorkOrderPublic.of(row)
 
 

@@ -34,9 +34,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shuzhi.errors import Conflict
+from shuzhi.gateway import Gateway
+from shuzhi.platform.audit import audit
 from shuzhi.platform.review import Action, Problem, check_decision, create_review_task, on_decision
 from shuzhi.scenarios.hotline.importing import BEIJING
-from shuzhi.scenarios.hotline.reply import unfilled_placeholder
+from shuzhi.scenarios.hotline.model_step import reply_writer
+from shuzhi.scenarios.hotline.reply import draft_reply, unfilled_placeholder
 from shuzhi.scenarios.hotline.rules import Rules, load_rules
 from shuzhi.storage.models import Department, ReviewTask, WorkOrder
 from shuzhi.validation import control_problem
@@ -205,6 +209,51 @@ def _reply_due(order: WorkOrder) -> datetime | None:
     if order.deadline is None:
         return None
     return datetime.combine(order.deadline, time(18), BEIJING)
+
+
+def request_reply_draft(
+    session: Session,
+    order: WorkOrder,
+    gateway: Gateway | None,
+    *,
+    actor: str,
+    source_ip: str | None = None,
+) -> ReviewTask:
+    """Draft the order's reply and queue it for approval, audited as ``actor``'s request.
+
+    Written by the model when ``gateway`` has an endpoint, else the offline template with the
+    cited rules (labelled as such). An approved reply is not replaced: it may already have gone
+    to the citizen, and the approval is a person's decision (the API and the console refuse alike).
+    """
+    if order.reply_status == REPLY_APPROVED:
+        raise Conflict(
+            f"工单 {order.code} 的答复已审核通过，不能再起草",
+            hint="如需另作答复，请在工单办理系统中补充答复，或联系审核人",
+        )
+    writer = reply_writer(gateway) if gateway is not None and gateway.available() else None
+    draft = draft_reply(
+        title=order.title,
+        text=order.text,
+        requester=order.requester_masked,
+        handling_unit=order.handling_unit or "承办单位",
+        order_type=order.order_type or "help",
+        rules=load_rules(),
+        writer=writer,
+    )
+    task = queue_reply_draft(
+        session, order, {**draft.as_dict(), "labelled_text": draft.labelled_text}
+    )
+    audit(
+        session,
+        "hotline.reply.draft",
+        actor=actor,
+        target=order.code,
+        department_id=order.department_id,
+        source_ip=source_ip,
+        mode=draft.mode,
+        review=task.id,
+    )
+    return task
 
 
 def queue_reply_draft(session: Session, order: WorkOrder, draft: dict[str, Any]) -> ReviewTask:
