@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     place: str = Field(default="济南市", description="The deployment's city, for ranking laws.")
     province: str = "山东省"
     redis_url: str | None = Field(default=None, description="Enables the Redis job queue.")
+    conversation_keep_days: int = Field(
+        default=180,
+        ge=0,
+        description="Days a conversation with no new turn is kept before it is deleted "
+        "(0: forever). One waiting for a person's review is kept until it is decided.",
+    )
+    upload_keep_days: int = Field(
+        default=30,
+        ge=0,
+        description="Days an uploaded hotline batch file is kept (0: forever); the work "
+        "orders and outputs made from it stay.",
+    )
     log_level: str = "INFO"
     data_sources: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -161,7 +161,7 @@ def test_the_platform_declares_its_periodic_jobs_and_a_worker_stores_them(db: Da
 
     kinds = {k.name for k in all_kinds()}  # imports every shuzhi.*.jobs module
     declared = {p.name: p for p in scheduler.declared()}
-    wanted = {"data-quality-daily", "audit-retention", "review-escalation"}
+    wanted = {"data-quality-daily", "audit-retention", "review-escalation", "privacy-retention"}
 
     assert wanted <= set(declared)
     assert {declared[name].kind for name in wanted} <= kinds
@@ -195,4 +195,4 @@ def test_the_worker_loads_the_job_modules_before_it_syncs_their_schedules(
 def test_the_platform_declares_its_upkeep_schedules() -> None:
     registry.discover()
     names = {p.kind for p in scheduler.declared()}
-    assert {"review.escalate", "audit.retention", "data.quality"} <= names, names
+    assert {"review.escalate", "audit.retention", "data.quality", "privacy.retention"} <= names

@@ -1,4 +1,5 @@
-"""Periodic platform work on the job queue: escalating overdue reviews, audit retention."""
+"""Periodic platform work on the job queue: escalating overdue reviews, audit retention, and
+the keeping time of conversations and uploaded files."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from shuzhi.jobs import JobContext, job_kind, periodic
 from shuzhi.platform import review
 from shuzhi.platform.audit import MIN_RETENTION, prune
+from shuzhi.platform.retention import apply_retention
 from shuzhi.storage.db import utcnow
 
 DEFAULT_AUDIT_KEEP_DAYS = 365
@@ -29,6 +31,12 @@ def audit_retention(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     return {"pruned": result.pruned, "keep_days": keep}
 
 
+@job_kind("privacy.retention", title="会话与上传文件到期清理", permission=None, max_attempts=1)
+def privacy_retention(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    with ctx.db.session() as session:
+        return apply_retention(session, ctx.settings).as_dict()
+
+
 periodic("review-escalation", "review.escalate", every=timedelta(minutes=15))
 periodic(
     "audit-retention",
@@ -36,3 +44,4 @@ periodic(
     every=timedelta(days=1),
     params={"keep_days": DEFAULT_AUDIT_KEEP_DAYS},
 )
+periodic("privacy-retention", "privacy.retention", every=timedelta(days=1))
