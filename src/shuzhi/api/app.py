@@ -21,6 +21,7 @@ from shuzhi.api.routes import scenarios as scenario_routes
 from shuzhi.config import Settings
 from shuzhi.console import mount as mount_console
 from shuzhi.gateway.virtual import register_virtual_source
+from shuzhi.privacy.logs import install as mask_personal_data_in_logs
 from shuzhi.storage.db import Database
 
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    mask_personal_data_in_logs()  # also when served by ``uvicorn --factory``, not our CLI
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(jobs_routes.router)

@@ -56,6 +56,9 @@ def connect(settings_: Settings | None = None) -> Database:
 
 
 def setup_logging(level: str) -> None:
+    from shuzhi.privacy.logs import install
+
+    install()  # before the first record: personal data is masked in every log line
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
