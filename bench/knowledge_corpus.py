@@ -30,6 +30,7 @@ from shuzhi.knowledge import KnowledgeService
 from shuzhi.knowledge import service as service_module
 from shuzhi.knowledge.backends import Hit
 from shuzhi.knowledge.evaluation import EvalQuestion, EvalReport, load_questions, score
+from shuzhi.knowledge.thesaurus import Thesaurus
 from shuzhi.storage.db import Database
 from shuzhi.storage.setup import open_database
 
@@ -64,14 +65,15 @@ def ablations(service: KnowledgeService, questions: list[EvalQuestion]) -> dict[
         return ranked
 
     out: dict[str, object] = {}
-    with mock.patch.object(ranking, "expand_question", lambda _text: []):
+    nothing = Thesaurus({})
+    with mock.patch.object(service, "thesaurus", nothing):
         out["without_thesaurus"] = run()
     with mock.patch.object(service_module, "by_coverage", uncovered):
         out["without_coverage"] = run()
     with mock.patch.object(service_module, "rerank", plain):
         out["without_reranking"] = run()
     with (
-        mock.patch.object(ranking, "expand_question", lambda _text: []),
+        mock.patch.object(service, "thesaurus", nothing),
         mock.patch.object(service_module, "rerank", plain),
         mock.patch.object(service_module, "by_coverage", uncovered),
     ):
@@ -99,7 +101,7 @@ def candidate_ranks(service: KnowledgeService, question: EvalQuestion) -> dict[s
     from shuzhi.knowledge.ranking import Ranked, analyse
 
     kb = service.get("bench-laws")
-    analysed = analyse(question.q, service.catalog, service.home)
+    analysed = analyse(question.q, service.catalog, service.home, service.thesaurus)
     request = service_module.SearchRequest(
         words=analysed.words, kb_ids=[kb.id], limit=service_module.CANDIDATES
     )

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     )
     place: str = Field(default="济南市", description="The deployment's city, for ranking laws.")
     province: str = "山东省"
+    kb_thesaurus: Path | None = Field(
+        default=None,
+        description="The deployment's own colloquial → legal thesaurus (YAML), merged over the "
+        "shipped one. Unset: <data_dir>/kb_thesaurus.yaml when that file exists.",
+    )
     redis_url: str | None = Field(default=None, description="Enables the Redis job queue.")
     conversation_keep_days: int = Field(
         default=180,
@@ -98,6 +103,11 @@ class Settings(BaseSettings):
             shown = hide_password(value)
             raise ValueError(f"不支持的数据库 {backend!r}（{shown!r}）；{_URL_EXAMPLES}")
         return value
+
+    @field_validator("kb_thesaurus", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("data_sources", mode="before")
     @classmethod

@@ -19,6 +19,8 @@ from shuzhi.knowledge.evaluation import EvalReport, load_questions, score
 
 app = typer.Typer(help="知识库：创建、导入、检索、问答", no_args_is_help=True)
 
+KbName = Annotated[str, typer.Argument(help="知识库名称，见 shuzhi kb list")]
+
 
 def _service() -> KnowledgeService:
     config = settings()
@@ -27,7 +29,7 @@ def _service() -> KnowledgeService:
 
 @app.command("create")
 def create_cmd(
-    name: Annotated[str, typer.Argument(callback=printable("知识库名称"))],
+    name: Annotated[str, typer.Argument(help="知识库名称", callback=printable("知识库名称"))],
     grade: Annotated[
         Grade, typer.Option(help="密级：public（公开）/ internal（内部）/ restricted（受限）")
     ] = Grade.INTERNAL,
@@ -36,14 +38,14 @@ def create_cmd(
         str, typer.Option(help="说明", callback=printable("说明", multiline=True))
     ] = "",
 ) -> None:
-    """Create a knowledge base."""
+    """创建知识库"""
     kb = _service().create(name, department_id=department_id, grade=grade, description=description)
     console.print(f"[green]已创建知识库[/] {kb.name}，密级：{labels.grade(kb.grade)}")
 
 
 @app.command("list")
 def list_cmd() -> None:
-    """List knowledge bases with their document and passage counts."""
+    """列出知识库及其文档数、段落数"""
     table = Table("名称", "密级", "部门", "文档", "段落")
     for kb, documents, chunks in _service().list_bases():
         row = (kb.name, labels.grade(kb.grade), str(kb.department_id or "—"))
@@ -53,10 +55,10 @@ def list_cmd() -> None:
 
 @app.command("import")
 def import_cmd(
-    name: str,
+    name: KbName,
     paths: Annotated[list[Path], typer.Argument(help="文件或文件夹，可多个")],
 ) -> None:
-    """Import files and folders; unchanged files are skipped, changed files replaced."""
+    """导入文件和文件夹；未改动的文件跳过，改动过的替换"""
     service = _service()
     columns = (
         TextColumn("[bold]导入"),
@@ -78,6 +80,11 @@ def import_cmd(
     )
     if report.skipped:
         console.print(f"[dim]跳过 {len(report.skipped)} 个目录索引文件（_index.md，不是正文）[/]")
+    if report.removed:
+        removed = len(report.removed)
+        console.print(f"已移除此前导入的 {removed} 个目录索引文件（_index.md，不是正文）")
+    for note in report.notes:
+        console.print(f"[yellow]注意[/] {note.path}：{note.message}", highlight=False)
     for failure in report.failed:
         console.print(f"[red]失败[/] {failure.path}：{failure.message}", highlight=False)
     if report.seen == 0:
@@ -97,13 +104,13 @@ def _print_passages(passages: list[Passage]) -> None:
 
 @app.command("search")
 def search_cmd(
-    name: str,
-    query: str,
+    name: KbName,
+    query: Annotated[str, typer.Argument(help="检索词或问题")],
     k: Annotated[int, typer.Option("-k", help="返回条数")] = 5,
     all_versions: Annotated[bool, typer.Option(help="包含已被新版本取代的旧版本")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
-    """Top passages with document title, article and date."""
+    """检索最相关的段落，显示文档标题、条款和日期"""
     filters = SearchFilters(all_versions=all_versions)
     passages = _service().search(name, query, k=k, filters=filters)
     if as_json:
@@ -117,11 +124,11 @@ def search_cmd(
 
 @app.command("ask")
 def ask_cmd(
-    name: str,
-    question: str,
+    name: KbName,
+    question: Annotated[str, typer.Argument(help="问题")],
     offline: Annotated[bool, typer.Option(help="不调用大模型，只给出原文摘录")] = False,
 ) -> None:
-    """Answer from the knowledge base: a grounded model answer, or cited extracts offline."""
+    """依据知识库回答：有模型服务时生成注明出处的回答，离线时给出原文摘录"""
     config = settings()
     db = database(config)
     service = KnowledgeService(db, config)
@@ -140,11 +147,11 @@ def ask_cmd(
 
 @app.command("evaluate")
 def evaluate_cmd(
-    name: str,
+    name: KbName,
     questions: Annotated[Path, typer.Argument(help="评测问题 YAML（q、doc、article）")],
-    k: Annotated[int, typer.Option("-k")] = 5,
+    k: Annotated[int, typer.Option("-k", help="按前几条计算")] = 5,
 ) -> None:
-    """Recall@k and MRR of the base on questions with known answers."""
+    """用已知答案的问题评测检索效果：Recall@k 与 MRR"""
     service = _service()
     items = load_questions(questions)
     report = EvalReport(k, [score(q, service.search(name, q.q, k=k)) for q in items])
@@ -156,17 +163,17 @@ def evaluate_cmd(
 
 
 @app.command("reindex")
-def reindex_cmd(name: str) -> None:
-    """Rebuild the search index of a base from its stored passages."""
+def reindex_cmd(name: KbName) -> None:
+    """用已保存的段落重建知识库的检索索引"""
     count = _service().reindex(name)
     console.print(f"[green]已重建索引[/]：{count} 个段落")
 
 
 @app.command("delete")
 def delete_cmd(
-    name: str, yes: Annotated[bool, typer.Option("--yes", help="确认删除")] = False
+    name: KbName, yes: Annotated[bool, typer.Option("--yes", help="确认删除")] = False
 ) -> None:
-    """Delete a knowledge base with all its documents."""
+    """删除知识库及其全部文档"""
     if not yes:
         raise UserError(
             f"删除知识库 {name} 不可恢复：确认删除请加 --yes（shuzhi kb delete {name} --yes）"

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from importlib.resources import files
 
 import rjieba
-import yaml
 
 from shuzhi.cn.encoding import decode_bytes
 from shuzhi.cn.text import STOPWORDS
@@ -100,22 +97,16 @@ def segment_query(text: str) -> list[str]:
     return list(seen)
 
 
-@lru_cache(maxsize=1)
-def colloquial_terms() -> dict[str, list[str]]:
-    """The colloquial → legal thesaurus shipped in ``data/colloquial.yaml``."""
-    raw = files("shuzhi.knowledge").joinpath("data/colloquial.yaml").read_text(encoding="utf-8")
-    loaded: dict[str, list[str]] = yaml.safe_load(raw) or {}
-    return {str(k): [str(v) for v in values] for k, values in loaded.items()}
+def word_bounds(text: str) -> set[int]:
+    """Offsets in ``text`` where a word starts or ends, by rjieba's dictionary alone.
 
-
-def expand_question(text: str) -> list[str]:
-    """Legal terms for the colloquial words in ``text`` (to be searched beside its own words)."""
-    extra: dict[str, None] = {}
-    for key, terms in colloquial_terms().items():
-        if key in text:
-            for term in terms:
-                extra.setdefault(term, None)
-    return list(extra)
+    Without the HMM: it joins characters no dictionary knows into guessed words (我想告他 →
+    我想告 / 他), which would hide a key inside a word nobody writes.
+    """
+    bounds = {0, len(text)}
+    for _, start, end in rjieba.tokenize(text, hmm=False):
+        bounds.update((start, end))
+    return bounds
 
 
 def to_chinese_number(value: int) -> str:

@@ -4,6 +4,10 @@ Each document is recorded with its content hash. Re-importing an unchanged file 
 changed file replaces its old chunks. Documents are stored (status ``stored``) before they are
 indexed and marked ``indexed`` after, so an import interrupted between the two is completed by the
 next run instead of being lost or duplicated.
+
+Nothing is replaced silently: of two files with the same key in one import only the first is
+imported (the second is a failure saying what to do), and a changed file that replaces a stored
+one imported from another place (another path, another account's upload) gets a note saying so.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import InvalidInput, os_error_zh
@@ -24,7 +28,14 @@ from shuzhi.knowledge._text import index_text
 from shuzhi.knowledge.backends import IndexEntry, SearchBackend
 from shuzhi.knowledge.catalog import law_key, short_title
 from shuzhi.knowledge.chunking import is_legal_text, split_document
-from shuzhi.knowledge.model import ChunkDraft, DocType, FileFailure, ImportReport, ParsedDocument
+from shuzhi.knowledge.model import (
+    ChunkDraft,
+    DocType,
+    FileFailure,
+    FileNote,
+    ImportReport,
+    ParsedDocument,
+)
 from shuzhi.knowledge.readers import read_document, supported_suffixes
 from shuzhi.storage.db import Database, utcnow
 from shuzhi.storage.models import KbChunk, KbDocument
@@ -34,18 +45,34 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 BATCH_FILES = 200
 SKIPPED_NAMES = ("_index.md",)  # folder indexes of the law corpus: front matter, no text
+UPLOAD_ORIGIN = "upload:"  # origin of an upload: this prefix and the uploading account
+ORIGIN_LENGTH = 1024  # the column's width
 
 
 @dataclass(frozen=True)
 class Source:
-    """One file to import: ``key`` identifies it within the knowledge base across re-imports."""
+    """One file to import: ``key`` identifies it within the knowledge base across re-imports;
+    ``origin`` says where it came from (absolute path, or ``upload:<account>``; "" unknown)."""
 
     key: str
     read: Callable[[], bytes]
+    origin: str = ""
 
     @property
     def name(self) -> str:
         return PurePosixPath(self.key).name
+
+    @property
+    def shown(self) -> str:
+        """The file as the report names it: where it came from, else its key."""
+        return describe_origin(self.origin) or self.key
+
+
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    content_hash: str
+    origin: str
 
 
 @dataclass
@@ -64,12 +91,26 @@ def sources_from_paths(paths: Iterable[Path]) -> Iterator[Source]:
     """
     for path in paths:
         if path.is_dir():
+            root = path.resolve()
             for file in sorted(path.rglob("*")):
                 if _wanted(file):
                     key = file.relative_to(path.parent).as_posix()
-                    yield Source(key, file.read_bytes)
+                    origin = str(root / file.relative_to(path))
+                    yield Source(key, file.read_bytes, origin)
         else:  # a missing file fails on reading, as its own line in the report
-            yield Source(path.name, path.read_bytes)
+            yield Source(path.name, path.read_bytes, str(path.resolve()))
+
+
+def upload_origin(account: str | None) -> str:
+    """The origin recorded for an upload by ``account`` ("" when the uploader is not known)."""
+    return f"{UPLOAD_ORIGIN}{account}" if account else ""
+
+
+def describe_origin(origin: str) -> str:
+    """An origin as a clerk reads it: the path, or which account uploaded the file."""
+    if origin.startswith(UPLOAD_ORIGIN):
+        return f"账号 {origin.removeprefix(UPLOAD_ORIGIN)} 上传的文件"
+    return origin
 
 
 def _wanted(file: Path) -> bool:
@@ -89,13 +130,15 @@ class Importer:
 
     def run(self, sources: Sequence[Source], progress: Progress | None = None) -> ImportReport:
         report = ImportReport(skipped=[s.key for s in sources if s.name in SKIPPED_NAMES])
-        sources = [s for s in sources if s.name not in SKIPPED_NAMES]
+        sources = _distinct([s for s in sources if s.name not in SKIPPED_NAMES], report)
+        known = self._known()
+        report.removed = self._remove_folder_indexes(known)
         self.finish_interrupted()
-        known = self._known_hashes()
         batch: list[_Prepared] = []
+        moved: list[dict[str, object]] = []
         for done, source in enumerate(sources, start=1):
             report.seen += 1
-            prepared = self._prepare(source, known, report)
+            prepared = self._prepare(source, known, report, moved)
             if prepared is not None:
                 batch.append(prepared)
             if len(batch) >= BATCH_FILES:
@@ -104,8 +147,36 @@ class Importer:
             if progress is not None:
                 progress(done, len(sources), source.key)
         self._store(batch, report)
+        self._record_origins(moved)
         log.info("kb %s import: %s files, %s failed", self.kb_id, report.seen, len(report.failed))
         return report
+
+    def _remove_folder_indexes(self, known: dict[str, _Stored]) -> list[str]:
+        """Delete folder indexes that imports made before they were skipped left in the base."""
+        stale = sorted(key for key in known if PurePosixPath(key).name in SKIPPED_NAMES)
+        if not stale:
+            return []
+        ids = [known.pop(key).id for key in stale]
+        # The index first: a crash in between leaves documents the next import removes again,
+        # never index entries of documents that are gone.
+        self.backend.delete(ids)
+        with self.db.session() as session:
+            session.execute(delete(KbDocument).where(KbDocument.id.in_(ids)))  # chunks cascade
+        log.info("kb %s: removed %s folder index documents", self.kb_id, len(ids))
+        return stale
+
+    def _record_origins(self, moved: list[dict[str, object]]) -> None:
+        """Unchanged files found at another place: remember the place they were last seen."""
+        if not moved:
+            return
+        table = cast(Table, KbDocument.__table__)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("document_id"))
+            .values(origin=bindparam("new_origin"))
+        )
+        with self.db.session() as session:
+            session.connection().execute(statement, moved)
 
     def finish_interrupted(self) -> None:
         """Index documents an earlier run stored but did not get to index."""
@@ -131,24 +202,34 @@ class Importer:
             count += len(entries)
         return count
 
-    def _known_hashes(self) -> dict[str, tuple[int, str]]:
+    def _known(self) -> dict[str, _Stored]:
         with self.db.session() as session:
             rows = session.execute(
-                select(KbDocument.source_key, KbDocument.id, KbDocument.content_hash).where(
-                    KbDocument.kb_id == self.kb_id
-                )
+                select(
+                    KbDocument.source_key,
+                    KbDocument.id,
+                    KbDocument.content_hash,
+                    KbDocument.origin,
+                ).where(KbDocument.kb_id == self.kb_id)
             ).all()
-        return {key: (doc_id, digest) for key, doc_id, digest in rows}
+        return {key: _Stored(doc_id, digest, origin) for key, doc_id, digest, origin in rows}
 
     def _prepare(
-        self, source: Source, known: dict[str, tuple[int, str]], report: ImportReport
+        self,
+        source: Source,
+        known: dict[str, _Stored],
+        report: ImportReport,
+        moved: list[dict[str, object]],
     ) -> _Prepared | None:
+        origin = source.origin[:ORIGIN_LENGTH]
         try:
             data = source.read()
             digest = hashlib.sha256(data).hexdigest()
             existing = known.get(source.key)
-            if existing and existing[1] == digest:
+            if existing and existing.content_hash == digest:
                 report.unchanged += 1
+                if origin and existing.origin != origin:
+                    moved.append({"document_id": existing.id, "new_origin": origin})
                 return None
             doc = read_document(source.name, data)
             chunks = _chunks(doc)
@@ -162,7 +243,9 @@ class Importer:
             report.failed.append(FileFailure(source.key, message))
             return None
         _classify(doc, source.key, chunks)
-        return _Prepared(source, digest, doc, chunks, existing[0] if existing else None)
+        if existing and existing.origin and origin and existing.origin != origin:
+            report.notes.append(FileNote(source.shown, _replaced_from(source.key, existing.origin)))
+        return _Prepared(source, digest, doc, chunks, existing.id if existing else None)
 
     def _store(self, batch: list[_Prepared], report: ImportReport) -> None:
         if not batch:
@@ -208,6 +291,7 @@ class Importer:
         return {
             "kb_id": self.kb_id,
             "source_key": item.source.key,
+            "origin": item.source.origin[:ORIGIN_LENGTH],
             "title": doc.title[:500],
             "subtitle": doc.subtitle[:200],
             "law_key": law_key(doc.title, doc.subtitle)[:500],
@@ -276,6 +360,38 @@ class Importer:
             session.execute(
                 update(KbDocument).where(KbDocument.id.in_(document_ids)).values(status="indexed")
             )
+
+
+def _distinct(sources: list[Source], report: ImportReport) -> list[Source]:
+    """The sources with a key not taken by an earlier one in this import.
+
+    A later file with a taken key would replace the earlier one within the same run: it is
+    refused instead, as a failure that says what to do. The same file named twice is read once.
+    """
+    first: dict[str, Source] = {}
+    kept = []
+    for source in sources:
+        other = first.setdefault(source.key, source)
+        if other is source:
+            kept.append(source)
+        elif not (source.origin and source.origin == other.origin):
+            report.seen += 1
+            report.failed.append(FileFailure(source.shown, _same_key(source.key, other)))
+    return kept
+
+
+def _same_key(key: str, other: Source) -> str:
+    return (
+        f"与同一次导入的 {other.shown} 都记作“{key}”，未导入，以免两份文件互相覆盖"
+        "（请把其中一个文件或其所在文件夹改名后再导入）"
+    )
+
+
+def _replaced_from(key: str, stored_origin: str) -> str:
+    return (
+        f"已替换知识库中同样记作“{key}”的文件，它原本来自 {describe_origin(stored_origin)}"
+        "（若两者不是同一份文件，请把这一份改名后重新导入，再从原处重新导入原来的文件）"
+    )
 
 
 def _chunks(doc: ParsedDocument) -> list[ChunkDraft]:

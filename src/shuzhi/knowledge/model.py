@@ -125,6 +125,14 @@ class FileFailure:
 
 
 @dataclass
+class FileNote:
+    """Something an import did to one file that the person importing must hear about."""
+
+    path: str
+    message: str
+
+
+@dataclass
 class ImportReport:
     """What an import did, file by file. Failed files never stop the rest of the batch."""
 
@@ -135,6 +143,8 @@ class ImportReport:
     chunks: int = 0
     failed: list[FileFailure] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # folder indexes (_index.md), not texts
+    removed: list[str] = field(default_factory=list)  # folder indexes stored by older imports
+    notes: list[FileNote] = field(default_factory=list)  # e.g. replaced a file from elsewhere
     embedded: int = 0  # chunks given a dense vector (only with an embedding model)
     embedding_error: str = ""  # why embedding stopped; the next import or reindex goes on
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from shuzhi.cn.text import chinese_number
 from shuzhi.knowledge import jurisdiction
-from shuzhi.knowledge._text import expand_question, segment_query
+from shuzhi.knowledge import thesaurus as colloquial
+from shuzhi.knowledge._text import segment_query
 from shuzhi.knowledge.backends import Hit
 from shuzhi.knowledge.catalog import Catalog, authority
 from shuzhi.knowledge.model import SearchFilters
@@ -38,8 +39,16 @@ class Question:
     title_spans: list[str] = field(default_factory=list)
 
 
-def analyse(text: str, catalog: Catalog, home: jurisdiction.Home) -> Question:
-    """Words to search for, laws and places the question names, and an article it cites."""
+def analyse(
+    text: str,
+    catalog: Catalog,
+    home: jurisdiction.Home,
+    thesaurus: colloquial.Thesaurus | None = None,
+) -> Question:
+    """Words to search for, laws and places the question names, and an article it cites.
+
+    ``thesaurus`` adds legal terms for colloquial words (None: the shipped one).
+    """
     text = text.strip()
     titles = catalog.titles_in(text)
     places = set(catalog.places_in(text))
@@ -49,7 +58,7 @@ def analyse(text: str, catalog: Catalog, home: jurisdiction.Home) -> Question:
         places -= {p for p in places if p in name and p not in text.replace(name, "")}
     article = ARTICLE_REF.search(text)
     words = segment_query(text)
-    for term in expand_question(text):
+    for term in (thesaurus or colloquial.shipped()).expand(text):
         words += [w for w in segment_query(term) if w not in words]
     title_words = {w for name in titles for w in segment_query(name)}
     return Question(

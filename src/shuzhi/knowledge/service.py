@@ -13,12 +13,12 @@ from sqlalchemy import Row, func, select
 
 from shuzhi.config import Settings
 from shuzhi.errors import Conflict, InvalidInput, ModelError, NotFound, PermissionDenied
-from shuzhi.knowledge import answer, dense, jurisdiction
+from shuzhi.knowledge import answer, dense, jurisdiction, thesaurus
 from shuzhi.knowledge.answer import ChatGateway
 from shuzhi.knowledge.backends import Hit, SearchBackend, SearchRequest, make_backend
 from shuzhi.knowledge.catalog import Catalog, DocInfo
 from shuzhi.knowledge.dense import Embedder, GatewayEmbedder, VectorStore
-from shuzhi.knowledge.ingest import Importer, Progress, Source, sources_from_paths
+from shuzhi.knowledge.ingest import Importer, Progress, Source, sources_from_paths, upload_origin
 from shuzhi.knowledge.model import Answer, Grade, ImportReport, Passage, SearchFilters
 from shuzhi.knowledge.ranking import Question, Ranked, analyse, by_coverage, rerank
 from shuzhi.storage.db import Database
@@ -63,6 +63,7 @@ class KnowledgeService:
         self.catalog = Catalog(db)
         self.vectors = VectorStore(db)
         self.home = jurisdiction.Home.of(settings.place, settings.province)
+        self.thesaurus = thesaurus.for_settings(settings)  # a bad local file: ConfigError here
         self._bases: dict[str | int, tuple[float, KnowledgeBase]] = {}
         self._embedder = embedder
         self._gateway = gateway
@@ -162,12 +163,19 @@ class KnowledgeService:
         sources = list(sources_from_paths(Path(p) for p in paths))
         return self.import_sources(kb, sources, progress)
 
-    def import_upload(self, kb: KbRef, filename: str, data: bytes) -> ImportReport:
-        """Import one uploaded file; it is identified by its name within the base."""
+    def import_upload(
+        self, kb: KbRef, filename: str, data: bytes, uploader: str | None = None
+    ) -> ImportReport:
+        """Import one uploaded file; it is identified by its name within the base.
+
+        ``uploader`` (the account) is recorded, so a same-named upload by another account says
+        in the report that it replaced that account's file.
+        """
         name = Path(filename).name
         if not name:
             raise InvalidInput("上传的文件没有文件名", hint="请带上文件名（含扩展名）重新上传")
-        return self.import_sources(kb, [Source(f"upload/{name}", lambda: data)])
+        source = Source(f"upload/{name}", lambda: data, upload_origin(uploader))
+        return self.import_sources(kb, [source])
 
     def import_sources(
         self, kb: KbRef, sources: Sequence[Source], progress: Progress | None = None
@@ -254,7 +262,7 @@ class KnowledgeService:
         bases = self.readable(kbs, grades, departments)
         filters = filters or SearchFilters()
         self.catalog.refresh()
-        question = analyse(query, self.catalog, self.home)
+        question = analyse(query, self.catalog, self.home, self.thesaurus)
         ranked, rows = self._rank(question, [kb.id for kb in bases], filters)
         return self._passages(ranked[: max(1, k)], {kb.id: kb.name for kb in bases}, rows)
 

@@ -108,6 +108,13 @@ class FailurePublic(BaseModel):
     message: str
 
 
+class NotePublic(BaseModel):
+    """Something the import did to one file that the uploader must hear about."""
+
+    path: str
+    message: str
+
+
 class ImportPublic(BaseModel):
     seen: int
     added: int
@@ -116,6 +123,8 @@ class ImportPublic(BaseModel):
     chunks: int
     failed: list[FailurePublic]
     skipped: list[str]
+    removed: list[str]
+    notes: list[NotePublic]
 
     @classmethod
     def of(cls, r: ImportReport) -> ImportPublic:
@@ -128,6 +137,8 @@ class ImportPublic(BaseModel):
             chunks=r.chunks,
             failed=failed,
             skipped=r.skipped,
+            removed=r.removed,
+            notes=[NotePublic(path=n.path, message=n.message) for n in r.notes],
         )
 
 
@@ -292,7 +303,7 @@ async def import_upload(
             hint="请拆分文件，或在服务器上用 shuzhi kb import 导入",
         )
     report: ImportReport = await run_in_threadpool(
-        service.import_upload, base.id, file.filename or "", data
+        service.import_upload, base.id, file.filename or "", data, principal.name
     )
     audit(
         session,

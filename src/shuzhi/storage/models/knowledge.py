@@ -52,6 +52,8 @@ class KbDocument(Timestamped, Base):
         ForeignKey("knowledge_bases.id", ondelete="CASCADE"), index=True
     )
     source_key: Mapped[str] = mapped_column(String(512))
+    # Absolute path of the imported file, or "upload:<account>"; "" when not known (older rows).
+    origin: Mapped[str] = mapped_column(String(1024), default="", server_default="")
     title: Mapped[str] = mapped_column(String(500))
     subtitle: Mapped[str] = mapped_column(String(200), default="")
     law_key: Mapped[str] = mapped_column(String(500), index=True)
