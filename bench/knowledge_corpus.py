@@ -141,6 +141,56 @@ def quality(service: KnowledgeService, questions: list[EvalQuestion]) -> dict[st
     }
 
 
+def rewrite_run(
+    db: Database, settings: Settings, sets: dict[str, list[EvalQuestion]], target: str
+) -> dict[str, object]:
+    """Recall/MRR when a model rewrites each question first (``kb ask`` with a model), against a
+    real endpoint given as ``URL,MODEL`` (key from ``SHUZHI_BENCH_API_KEY``), or ``scripted``
+    (the shipped server answers "echo: <question>", which adds nothing: plumbing only)."""
+    from shuzhi.gateway import Gateway
+    from shuzhi.gateway.registry import EndpointSpec, add_endpoint
+    from shuzhi.gateway.testing import ScriptedModelServer
+    from shuzhi.knowledge.answer import rewrite_question, search_all
+
+    server = ScriptedModelServer() if target == "scripted" else None
+    if server is not None:
+        url, model = server.start().base_url, "deepseek-chat"
+    else:
+        url, _, model = target.partition(",")
+    spec = EndpointSpec(
+        name="bench-rewrite",
+        base_url=url,
+        model=model,
+        api_key_env="SHUZHI_BENCH_API_KEY" if server is None else None,
+    )
+    with db.session() as session:
+        add_endpoint(session, settings, spec, actor="bench")
+    gateway = Gateway(db, settings)
+    service = KnowledgeService(db, settings, embedder=None)
+    out: dict[str, object] = {"endpoint_model": model}
+    try:
+        for name, questions in sets.items():
+            results, rewritten, calls = [], 0, 0.0
+            for q in questions:
+                started = time.perf_counter()
+                rewrites = rewrite_question(gateway, q.q)
+                calls += time.perf_counter() - started
+                rewritten += bool(rewrites)
+                results.append(score(q, search_all(service, "bench-laws", [q.q, *rewrites])))
+            report = EvalReport(5, results)
+            out[name] = {
+                "recall_at_5": round(report.recall, 3),
+                "mrr": round(report.mrr, 3),
+                "questions_rewritten": rewritten,
+                "rewrite_seconds_mean": round(calls / max(1, len(questions)), 2),
+            }
+    finally:
+        gateway.close()
+        if server is not None:
+            server.stop()
+    return out
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, int(len(ordered) * share) - 1)]
@@ -276,6 +326,13 @@ def main() -> int:
         "multilingual-e5-small (extra local-embedding), recall/MRR per set, full text alone and "
         "fused (slow: about 8 chunks/s per core, so use a --corpus subset)",
     )
+    parser.add_argument(
+        "--rewrite",
+        default="",
+        help="also measure search after a model rewrites each question (kb ask with a model): "
+        "URL,MODEL of an OpenAI-compatible endpoint (API key in SHUZHI_BENCH_API_KEY), e.g. "
+        "https://api.deepseek.com/v1,deepseek-chat; 'scripted' checks the plumbing only",
+    )
     args = parser.parse_args()
     if not args.corpus.is_dir():
         print(f"corpus not found at {args.corpus}; skipping")
@@ -320,6 +377,8 @@ def main() -> int:
         elif args.dense == "local":
             fused = local_dense_run(db, settings, sets)
 
+        rewritten = rewrite_run(db, settings, sets, args.rewrite) if args.rewrite else None
+
         index_dir = workdir / "index"
         out = {
             "backend": service.backend.name,
@@ -341,6 +400,7 @@ def main() -> int:
             "candidates_compared": compared,
             "ablations": variants,
             "dense": fused,
+            "rewrite": rewritten,
             "load_average": [round(x, 2) for x in os.getloadavg()],
         }
         print(json.dumps(out, ensure_ascii=False, indent=2))

@@ -140,6 +140,9 @@ def ask_cmd(
         gateway = candidate if candidate.available("chat") else None
     answer = service.ask(name, question, gateway=gateway)
     console.print(f"[yellow]{visible_label(answer.mode)}[/]", highlight=False)
+    if answer.rewrites:
+        searched = "；".join(answer.rewrites)
+        console.print(f"[dim]检索改写（大模型）：{searched}[/]", highlight=False)
     console.print(answer.text, highlight=False)
     if answer.mode.value == "model" and answer.citations:
         console.print("\n[bold]依据：[/]" + "；".join(p.citation for p in answer.citations))

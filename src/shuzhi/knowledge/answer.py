@@ -5,6 +5,14 @@ every sentence must cite one ``[n]``; an answer that cites nothing, or cites pas
 given, is not shown as a model answer. Without a model, or when the model fails, the answer is the
 cited passages themselves, labelled as extracted (Government LLM deployment guidance 2025: control
 hallucination; answers grounded in cited sources).
+
+Citizens ask in their own words (养伤期间工资谁发), the law uses its own (停工留薪期), and a
+full-text index cannot bridge that. With a model, the question is first rewritten into up to
+:data:`MAX_REWRITES` search phrasings in the texts' terms; the question and each rewrite are
+searched and the lists fused by reciprocal rank, so a rewrite can add passages but the
+question's own best matches stay. The rewrites are kept on the answer (what was searched is part
+of its record). A failing model, or one that answers with nothing usable, leaves the question's
+own search.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from shuzhi.aigc import Mode
 from shuzhi.errors import ModelError
 from shuzhi.gateway.types import Caller, ChatRequest, ChatResult
 from shuzhi.knowledge._text import segment_query
+from shuzhi.knowledge.dense import rrf
 from shuzhi.knowledge.model import Answer, Grade, Passage
 
 if TYPE_CHECKING:
@@ -39,6 +48,16 @@ SYSTEM_PROMPT = (
 )
 
 
+MAX_REWRITES = 3
+MAX_REWRITE_CHARS = 60
+REWRITE_PROMPT = (
+    "你是政府法规检索助手。把市民的问题改写成法律法规、政策文件中会出现的正式用语，"
+    f"用于全文检索。给出 1 到 {MAX_REWRITES} 个检索语句，每行一个，不要编号，不要解释，"
+    "不要回答问题。如果问题提到某部法规或某个地方，保留它。"
+)
+_NUMBERING = re.compile(r"^\s*(?:[-*•·]|\d+[.、)）]|[（(]\d+[)）])\s*")
+
+
 class ChatGateway(Protocol):
     """What ``ask`` needs from :class:`shuzhi.gateway.Gateway`: one blocking chat call."""
 
@@ -58,17 +77,70 @@ def ask(
     model: str | None = None,
 ) -> Answer:
     """Answer ``question`` from the bases ``kbs``; see the module docstring for the two modes."""
-    passages = service.search(kbs, question, k=k, grades=grades, departments=departments)
-    supported = is_supported(question, passages)
+    rewrites = rewrite_question(gateway, question, model) if gateway is not None else []
+    passages = search_all(
+        service, kbs, [question, *rewrites], k=k, grades=grades, departments=departments
+    )
+    supported = any(is_supported(q, passages) for q in [question, *rewrites])
     if citation_required and not supported:
-        return Answer(NO_SUPPORT, [], Mode.OFFLINE, supported=False)
+        return Answer(NO_SUPPORT, [], Mode.OFFLINE, supported=False, rewrites=rewrites)
     if gateway is None:
         return extract(passages, supported)
     try:
-        return _model_answer(gateway, question, passages, citation_required, model)
+        result = _model_answer(gateway, question, passages, citation_required, model)
     except ModelError as exc:
         log.warning("knowledge answer falls back to extracts: %s", exc.code)
-        return extract(passages, supported)
+        result = extract(passages, supported)
+    result.rewrites = rewrites
+    return result
+
+
+def rewrite_question(gateway: ChatGateway, question: str, model: str | None = None) -> list[str]:
+    """Up to :data:`MAX_REWRITES` search phrasings of ``question`` in the texts' own terms, by
+    the model; [] when the model fails or gives nothing usable (the question alone is searched)."""
+    request = ChatRequest(
+        messages=[
+            {"role": "system", "content": REWRITE_PROMPT},
+            {"role": "user", "content": question},
+        ],
+        model=model,
+        temperature=0.0,
+        caller=Caller(kind="system", id="knowledge"),
+    )
+    try:
+        content = gateway.chat_sync(request).content or ""
+    except ModelError as exc:
+        log.warning("question rewriting skipped: %s", exc.code)
+        return []
+    found: list[str] = []
+    for line in content.splitlines():
+        text = _NUMBERING.sub("", line).strip().strip("“”\"'")
+        if text and len(text) <= MAX_REWRITE_CHARS and text != question and text not in found:
+            found.append(text)
+    return found[:MAX_REWRITES]
+
+
+def search_all(
+    service: KnowledgeService,
+    kbs: KbRef | Sequence[KbRef],
+    queries: Sequence[str],
+    *,
+    k: int = 5,
+    grades: Collection[Grade | str] | None = None,
+    departments: Collection[int] | None = None,
+) -> list[Passage]:
+    """The top ``k`` passages of several phrasings of one question, fused by reciprocal rank
+    (the first phrasing, the question itself, wins ties)."""
+    if len(queries) == 1:
+        return service.search(kbs, queries[0], k=k, grades=grades, departments=departments)
+    depth = max(k, 10)
+    lists = [
+        service.search(kbs, q, k=depth, grades=grades, departments=departments) for q in queries
+    ]
+    by_key = {(p.document_id, p.chunk_id): p for found in reversed(lists) for p in found}
+    ranked = [[(p.document_id, p.chunk_id) for p in found] for found in lists]
+    weights = [1.0 + 1e-6] + [1.0] * (len(lists) - 1)
+    return [by_key[key] for key, _ in rrf(*ranked, weights=weights)[: max(1, k)]]
 
 
 def is_supported(question: str, passages: Sequence[Passage]) -> bool:

@@ -116,6 +116,8 @@ class Answer:
     mode: Mode
     supported: bool
     model: str | None = None
+    # What was searched besides the question: the model's rewrites into the texts' own terms.
+    rewrites: list[str] = field(default_factory=list)
 
 
 @dataclass

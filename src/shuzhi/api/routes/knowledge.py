@@ -156,6 +156,10 @@ class AnswerPublic(BaseModel):
     supported: bool
     model: str | None
     citations: list[PassagePublic]
+    rewrites: list[str] = Field(
+        default_factory=list,
+        description="检索时除原问题外使用的改写（由大模型改写为法规用语；未用模型时为空）",
+    )
 
     @classmethod
     def of(cls, a: Answer) -> AnswerPublic:
@@ -166,6 +170,7 @@ class AnswerPublic(BaseModel):
             supported=a.supported,
             model=a.model,
             citations=[PassagePublic.of(p) for p in a.citations],
+            rewrites=a.rewrites,
         )
 
 
