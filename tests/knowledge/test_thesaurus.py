@@ -294,3 +294,21 @@ def test_the_api_answers_knowledge_requests_with_the_bad_file_and_line(
     assert found.status_code == 500
     message = found.json()["error"]["message"]
     assert f"同义词表 {bad} 第 1 行：“公司”后应是方括号中的法律用语" in message
+
+
+def test_serve_stops_at_start_on_a_bad_local_file(
+    env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Found before the server listens, not at the first knowledge request."""
+    bad = tmp_path / "local.yaml"
+    bad.write_text("公司: 用人单位\n", encoding="utf-8")
+    for name, value in {**env, "SHUZHI_KB_THESAURUS": str(bad)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("served with a bad thesaurus"))
+
+    run = run_cli(monkeypatch, capsys, "serve", "--port", "0")
+
+    assert run.returncode == 2 and f"同义词表 {bad} 第 1 行" in run.stderr

@@ -20,9 +20,11 @@ PortOption = Annotated[int | None, typer.Option(help="端口，默认 SHUZHI_POR
 
 def prepare(cfg: Settings) -> Database:
     """Open (and on the embedded default, migrate) the database; create the first admin."""
+    from shuzhi.knowledge import thesaurus
     from shuzhi.platform.bootstrap import bootstrap
 
     setup_logging(cfg.log_level)
+    thesaurus.for_settings(cfg)  # a bad local thesaurus stops the start, not the first search
     db = database(cfg)
     if cfg.redis_url:
         _warn_if_redis_is_down(cfg.redis_url)
@@ -109,7 +111,7 @@ def run_server(cfg: Settings, db: Database, host: str | None, port: int | None) 
 
 
 def serve(host: HostOption = None, port: PortOption = None) -> None:
-    """Start the HTTP API and the console."""
+    """启动 HTTP 接口与管理控制台"""
     cfg = settings()
     ensure_port_free(*listen_address(cfg, host, port))
     run_server(cfg, prepare(cfg), host, port)
