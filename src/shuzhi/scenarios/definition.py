@@ -12,7 +12,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shuzhi.errors import InvalidInput
 from shuzhi.scenarios.expr import compile_expr, template_exprs
@@ -339,6 +339,22 @@ class Case(_Strict):
     expect: Expectation
 
 
+MAX_ASKS = 40
+ASK_LENGTH = (2, 80)
+
+
+def _ask(value: str) -> str:
+    said = value.strip()
+    low, high = ASK_LENGTH
+    if not low <= len(said) <= high:
+        raise ValueError(f"应为 {low} 到 {high} 个字的一句话，收到 {len(said)} 个字")
+    return said
+
+
+Ask = Annotated[Name, AfterValidator(_ask)]
+"""One citizen's phrasing of what they want: a sentence, trimmed."""
+
+
 class ScenarioDef(_Strict):
     """A scenario: a concrete job served by one digital employee under one department."""
 
@@ -352,6 +368,10 @@ class ScenarioDef(_Strict):
     manual_minutes: float = Field(gt=0, description="Minutes a person needs for it by hand.")
     flagship: bool = False
     tags: list[str] = Field(default_factory=list)
+    audience: Literal["citizen", "staff"] = Field(
+        default="staff", description="谁来找它：citizen 群众和企业会来办，staff 只有工作人员用"
+    )
+    asks: list[Ask] = Field(default_factory=list, description="群众的说法，供一网通办前台分派")
     inputs: list[InputSpec] = Field(min_length=1)
     steps: list[Step] = Field(min_length=1)
     knowledge_bases: list[str] = Field(default_factory=list)
@@ -361,6 +381,16 @@ class ScenarioDef(_Strict):
     sample_rate: float = Field(default=0.0, ge=0, le=1)
     outputs: list[str] = Field(min_length=1)
     cases: list[Case] = Field(min_length=3)
+
+    @field_validator("asks")
+    @classmethod
+    def _asks(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_ASKS:
+            raise ValueError(f"最多 {MAX_ASKS} 条，收到 {len(value)} 条；留下最常见的说法")
+        for i, ask in enumerate(value):
+            if ask in value[:i]:
+                raise ValueError(f"第 {i + 1} 条“{ask}”与第 {value.index(ask) + 1} 条重复")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> ScenarioDef:
