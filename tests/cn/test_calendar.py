@@ -1,3 +1,4 @@
+import time
 from datetime import date
 from pathlib import Path
 
@@ -135,3 +136,60 @@ def test_agrees_with_chinese_calendar_on_every_covered_day() -> None:
     while day <= date(2026, 12, 31):
         assert cal.is_working_day(day) == chinese_calendar.is_workday(day), day
         day = date.fromordinal(day.toordinal() + 1)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (
+            b"holidays: [2099-10-08\nworkdays: []\n",
+            "YAML 格式错误，第 1 行第 11 列：从这里开始的方括号 [",
+        ),
+        (b"holidays:\n\t- 2099-10-08\n", "第 2 行第 1 列"),
+        (b"holidays: [2099-02-30]\n", "holidays 的日期 '2099-02-30' 不存在或格式不对"),
+        ("holidays: [2099-10-08]  # 国庆\n".encode("gbk"), "文字编码不是 UTF-8"),
+    ],
+)
+def test_a_bad_overrides_file_is_one_chinese_line(
+    tmp_path: Path, content: bytes, says: str
+) -> None:
+    path = tmp_path / "cal.yaml"
+    path.write_bytes(content)
+
+    with pytest.raises(InvalidInput) as err:
+        WorkCalendar.from_file(path)
+
+    assert says in err.value.message and str(path) in err.value.message
+    assert not any(word in str(err.value) for word in ("expected", "while", "codec", "must be"))
+
+
+def test_an_empty_list_key_means_no_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "cal.yaml"
+    path.write_text("holidays:\nworkdays: [2099-10-10]\n", "utf-8")
+
+    cal = WorkCalendar.from_file(path)
+
+    assert cal.extra_holidays == set() and cal.extra_workdays == {date(2099, 10, 10)}
+
+
+@pytest.mark.parametrize(("start", "n"), [(date(9999, 12, 1), 100), (date(1, 1, 5), -10)])
+def test_a_deadline_past_the_calendar_is_refused_in_chinese(start: date, n: int) -> None:
+    with pytest.raises(InvalidInput) as err:
+        WorkCalendar().add_working_days(start, n)
+
+    assert "超出了可计算的日期范围（公元 1—9999 年）" in err.value.message
+
+
+def test_a_huge_count_is_refused_at_once() -> None:
+    began = time.perf_counter()
+    with pytest.raises(InvalidInput):
+        WorkCalendar().add_working_days(date(2025, 1, 1), 10**9)
+    assert time.perf_counter() - began < 1
+
+
+def test_the_fallback_warning_says_when_spring_festival_is_not_counted() -> None:
+    known = WorkCalendar().warnings_for(date(2030, 3, 1))[0]
+    unknown = WorkCalendar().warnings_for(date(2099, 3, 1))[0]
+
+    assert "元旦、春节、劳动节、国庆节" in known
+    assert "未计春节" in unknown and "元旦、劳动节、国庆节" in unknown

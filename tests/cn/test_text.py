@@ -1,6 +1,13 @@
 import pytest
 
-from shuzhi.cn.text import STOPWORDS, chinese_number, clean_text, segment, segment_for_search
+from shuzhi.cn.text import (
+    STOPWORDS,
+    chinese_number,
+    clean_text,
+    segment,
+    segment_for_search,
+    tag,
+)
 
 
 def test_clean_text_scraped_message() -> None:
@@ -31,6 +38,15 @@ def test_segment_returns_words_only() -> None:
     assert "12345" in words
     assert all(w.strip() == w and w for w in words)
     assert "，" not in words and "。" not in words
+
+
+def test_tag_gives_the_words_of_segment_with_their_part_of_speech() -> None:
+    text = "此外，小区附近的搅拌站噪音很大。"
+    tagged = tag(text)
+    assert "".join(w for w, _ in tagged) == text  # punctuation kept, in place
+    assert [w for w, _ in tagged if w not in "，。"] == segment(text)
+    pos = dict(tagged)
+    assert pos["此外"] == "c" and pos["附近"] == "f" and pos["噪音"].startswith("n")
 
 
 def test_segment_for_search_is_finer() -> None:

@@ -75,7 +75,7 @@ def test_bad_files_are_one_clear_error(env: dict[str, str], tmp_path: Path) -> N
     messages = [e.message for e in errors if isinstance(e, InvalidInput)]
     assert all("\n" not in m for m in messages)
     assert f"{bad}:3 字段 department.code" in messages[0]
-    assert "broken.yaml 第 2 行 YAML 格式错误" in messages[1]
+    assert "broken.yaml YAML 格式错误：第 1 行第 5 列：从这里开始的方括号 [ 没有闭合" in messages[1]
     assert "skills.0" in messages[2] and "fly" in messages[2]
     assert isinstance(missing.exception, InvalidInput)
     assert isinstance(unknown.exception, NotFound)

@@ -1,4 +1,5 @@
-"""The Chinese reasons given for the OS, encoding, zip and JSON errors behind a clerk's file."""
+"""The Chinese reasons given for the OS, encoding, zip, JSON and YAML errors behind a clerk's
+file, and for the fields pydantic refuses."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
+from pydantic import BaseModel, Field, ValidationError
 
-from shuzhi.errors import json_error_zh, os_error_zh, reason_zh
+from shuzhi.errors import json_error_zh, os_error_zh, pydantic_problem_zh, reason_zh, yaml_error_zh
 
 LATIN_WORD = re.compile(r"[A-Za-z]{4,}")
 CLERK_WORDS = {"JSON", "Windows"}  # the English a clerk reads: the format's name and the system's
@@ -80,3 +83,69 @@ def test_encoding_and_zip_errors_say_what_to_do(tmp_path: Path) -> None:
     assert "另存为 UTF-8" in reason_zh(undecodable.value)
     assert ".xls" in reason_zh(bad_zip.value) and "zip" not in reason_zh(bad_zip.value)
     assert reason_zh(KeyError("[Content_Types].xml")) == "文件格式有误或已损坏"
+
+
+@pytest.mark.parametrize("loader", [yaml.SafeLoader, yaml.CSafeLoader], ids=["python", "libyaml"])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: [1, 2\nb: 3\n", "第 1 行第 4 列：从这里开始的方括号 [ 没有闭合"),
+        ("a: {b: 1\n", "第 1 行第 4 列：从这里开始的花括号 { 没有闭合"),
+        ('a: "x\nb: 2\n', "第 1 行第 4 列：从这里开始的引号没有闭合（读到第 3 行第 1 列时发现）"),
+        ("a: b: c\n", "第 1 行第 5 列：此处不能有“冒号加空格”"),
+        ("a:\n\t- 1\n", "第 2 行第 1 列："),
+        ("a: 1\nb\nc: 2\n", "第 2 行第 1 列：缺少英文冒号 :"),
+        ("a: *nope\n", "引用了没有定义的锚点"),
+        ("a: 1\n\x07\n", "第 6 个字符 U+0007 是 YAML 不允许的控制字符"),
+    ],
+)
+def test_a_yaml_slip_is_named_in_chinese_with_line_and_column(
+    loader: type[yaml.SafeLoader], text: str, expected: str
+) -> None:
+    with pytest.raises(yaml.YAMLError) as caught:
+        loader(text).get_single_node()
+
+    reason = yaml_error_zh(caught.value)
+
+    assert reason.startswith(expected) or expected in reason, reason
+    assert not set(LATIN_WORD.findall(reason)) - {"YAML", "Tab"}, reason
+
+
+class _Form(BaseModel):
+    name: str = Field(max_length=4)
+    count: int = Field(ge=1)
+    kind: str = Field(pattern="^[a-z]+$")
+    items: list[int] = Field(default=[], max_length=2)
+    extra: dict[str, int] = {}
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "expected"),
+    [
+        ({"name": "五个字的名", "count": 1, "kind": "a"}, "name", "最多 4 个字符（现有 5 个）"),
+        ({"name": "a", "count": 0, "kind": "a"}, "count", "应不小于 1"),
+        ({"name": "a", "count": "x", "kind": "a"}, "count", "应为整数"),
+        ({"name": "a", "count": 1, "kind": "A"}, "kind", "格式不对（应匹配 ^[a-z]+$）"),
+        ({"name": "a", "count": 1, "kind": "a", "items": [1, 2, 3]}, "items", "最多 2 项"),
+        ({"name": "a", "count": 1, "kind": "a", "extra": []}, "extra", "应为对象（键值映射）"),
+        ({"count": 1, "kind": "a"}, "name", "必填，缺少此项"),
+    ],
+)
+def test_a_refused_field_is_told_in_chinese(
+    data: dict[str, object], field: str, expected: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _Form.model_validate(data)
+
+    [error] = caught.value.errors()
+
+    assert error["loc"][0] == field and pydantic_problem_zh(error) == expected
+
+
+def test_an_unknown_pydantic_problem_never_shows_its_english() -> None:
+    error = {"type": "uuid_version", "msg": "UUID version 4 expected", "ctx": {}}
+
+    assert pydantic_problem_zh(error) == "取值不符合要求（uuid_version）"
+    assert (
+        pydantic_problem_zh({"type": "value_error", "msg": "Value error, 地址有误"}) == "地址有误"
+    )

@@ -56,3 +56,20 @@ def test_command_line_prints_one_line_errors_without_traceback(env: dict[str, st
     )  # fmt: skip
     assert result.returncode == 2
     assert "missing-endpoint" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_options_are_named_as_typed_with_chinese_reasons() -> None:
+    runner = CliRunner()
+    added = runner.invoke(app, ["add", "x", "--base-url", "http://10.0.0.1/v1", "--model", "m",
+                                "--kind", "chatt", "--timeout", "0", "--rpm", "0"])  # fmt: skip
+    updated = runner.invoke(app, ["update", "x", "--trust-zone", "moon", "--max-concurrency", "0"])
+
+    assert isinstance(added.exception, InvalidInput) and isinstance(updated.exception, InvalidInput)
+    assert added.exception.message == (
+        "参数有误：--kind：可选值：'chat'、'reasoning'、'embedding'；--rpm：应不小于 1；"
+        "--timeout：应大于 0.0"
+    )
+    assert updated.exception.message == (
+        "参数有误：--trust-zone：可选值：'inside'、'outside'；--max-concurrency：应不小于 1"
+    )
+    assert updated.exception.hint is not None and "models update --help" in updated.exception.hint

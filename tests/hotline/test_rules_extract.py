@@ -42,14 +42,41 @@ def test_duty_list_maps_categories_and_falls_back_to_a_person() -> None:
     assert "人工" in RULES.handling_unit("没有这个分类")
 
 
-def test_bad_rules_files_are_reported(tmp_path: Path) -> None:
-    broken = tmp_path / "rules.yaml"
-    broken.write_text("source: x\ndeadlines: {default: {working_days: 五}}\ntypes: []\n", "utf-8")
-    with pytest.raises(InvalidInput, match="working_days"):
-        load_rules(broken)
-    broken.write_text("source: [unclosed\n", "utf-8")
-    with pytest.raises(InvalidInput, match="YAML"):
-        load_rules(broken)
+@pytest.mark.parametrize(
+    ("rules", "duty", "says"),
+    [
+        (
+            "source: x\ntypes: []\ndeadlines:\n  default: {working_days: 五}\n",
+            None,
+            "rules.yaml 第 4 行：deadlines.default.working_days：应为整数",
+        ),
+        (
+            "source: [unclosed\n",
+            None,
+            "rules.yaml YAML 格式错误：第 1 行第 9 列：从这里开始的方括号 [",
+        ),
+        (
+            None,
+            "default_unit: 人工\nunits: [市民政局]\n",
+            "duty.yaml 第 2 行：units：应为对象（键值映射）",
+        ),
+    ],
+)
+def test_a_bad_rules_file_is_one_chinese_line_naming_the_file_and_line(
+    tmp_path: Path, rules: str | None, duty: str | None, says: str
+) -> None:
+    paths = {}
+    for name, text in (("rules.yaml", rules), ("duty.yaml", duty)):
+        if text is not None:
+            paths[name] = tmp_path / name
+            paths[name].write_text(text, "utf-8")
+
+    with pytest.raises(InvalidInput) as err:
+        load_rules(paths.get("rules.yaml"), paths.get("duty.yaml"))
+
+    assert f"热线规则文件 {tmp_path}" in err.value.message and says in err.value.message
+    assert "\n" not in err.value.message
+    assert not any(word in str(err.value) for word in ("Input should", "expected", "while"))
 
 
 @pytest.mark.parametrize(

@@ -162,3 +162,29 @@ def test_the_review_queue_pages_and_says_how_long_it_is(settings: Settings, db: 
     seen = [t["id"] for t in first.json()] + [t["id"] for t in rest.json()]
     assert sorted(seen) == sorted(ids) and len(set(seen)) == 205
     assert client.get("/api/reviews", params={"limit": 0}).status_code == 422
+
+
+def test_a_decision_reason_past_the_limit_is_refused_by_the_schema_that_documents_it(
+    settings: Settings, db: Database
+) -> None:
+    with db.session() as session:
+        dept = department(session, "cg")
+        user(session, "rev", (Role.REVIEWER, dept.id))
+        task = review.create_review_task(session, dept.id, "k", "s", 1, "派单", {"unit": "A"})
+    client = _client(settings, db)
+    csrf = {"X-CSRF-Token": _login(client, "rev")}
+    url = f"/api/reviews/{task.id}/decision"
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["Decision"]
+
+    limit = review.MAX_REASON
+    too_long = client.post(
+        url, json={"action": "reject", "reason": "理" * (limit + 1)}, headers=csrf
+    )
+    at_limit = client.post(url, json={"action": "reject", "reason": "理" * limit}, headers=csrf)
+
+    assert schema["properties"]["reason"]["maxLength"] == limit
+    assert too_long.status_code == 422
+    assert too_long.json()["error"]["detail"] == [
+        {"field": "reason", "problem": f"最多 {limit} 个字符（现有 {limit + 1} 个）"}
+    ]
+    assert at_limit.status_code == 200 and at_limit.json()["status"] == "rejected", at_limit.text

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from shuzhi.platform.roles import ROLE_LABELS_ZH, Role
 from shuzhi.scenarios import load_catalogue
 from shuzhi.scenarios.hotline.demo import write_sample
 from shuzhi.storage.db import Database
@@ -54,6 +55,20 @@ def test_roles_are_listed_by_name_with_the_code_to_type(cli: Cli, db: Database) 
     assert "已授予 li：业务人员@市教育局（operator@jyj）" in granted.stdout
     assert "复核人员@市教育局（reviewer@jyj）" in listed.stdout
     assert "已收回 li：只读人员（viewer）" in revoked.stdout
+
+
+def test_an_unknown_role_lists_the_roles_by_name_with_the_code_to_type(
+    cli: Cli, db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli("users", "create", "li")
+
+    refused = run_cli(monkeypatch, capsys, "users", "grant", "li", "reviwer")
+
+    assert refused.returncode == 2
+    assert "错误：未知角色：reviwer" in refused.stderr
+    choices = "、".join(f"{label}（{role.value}）" for role, label in ROLE_LABELS_ZH.items())
+    assert f"提示：可选：{choices}" in refused.stderr
+    assert "复核人员（reviewer）" in choices and len(ROLE_LABELS_ZH) == len(Role)
 
 
 def test_users_key_takes_role_at_department_like_users_create(cli: Cli, db: Database) -> None:

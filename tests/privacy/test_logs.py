@@ -50,7 +50,7 @@ def test_formatters_that_unpack_arguments_keep_working(
     installed: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     """uvicorn's access formatter unpacks ``record.args`` into five values."""
-    access = logging.getLogger("uvicorn.access.test")
+    access = logging.getLogger("shuzhi.test.access")  # uvicorn.* may not propagate
     with caplog.at_level(logging.INFO):
         access.info(
             '%s - "%s %s HTTP/%s" %d',

@@ -73,7 +73,7 @@ def register_cmd(
     sheet: Annotated[str | None, typer.Option(help="Excel 工作表名")] = None,
     replace: Annotated[bool, typer.Option(help="同名数据集已存在时替换")] = False,
 ) -> None:
-    """Register a file as a dataset."""
+    """把文件登记为数据集"""
     cfg = settings()
     with database(cfg).session() as session:
         dataset = service.register_file(
@@ -101,7 +101,7 @@ def register_db_cmd(
     ] = None,
     replace: Annotated[bool, typer.Option(help="同名数据集已存在时替换")] = False,
 ) -> None:
-    """Register a table of a database (read-only) as a dataset."""
+    """把数据库中的一张表（只读）登记为数据集"""
     cfg = settings()
     with database(cfg).session() as session:
         dataset = service.register_database(
@@ -112,7 +112,7 @@ def register_db_cmd(
 
 @app.command("list")
 def list_cmd() -> None:
-    """List registered datasets."""
+    """列出已登记的数据集"""
     with database().session() as session:
         table = Table("名称", "标题", "行数", "列数", "来源", "分析时间")
         for d in service.list_datasets(session):
@@ -129,7 +129,7 @@ def profile_cmd(
     sheet: Annotated[str | None, typer.Option(help="Excel 工作表名")] = None,
     name: FileNameOption = None,
 ) -> None:
-    """Profile a dataset: types, null rates, distinct counts, patterns, sensitive fields, grades."""
+    """数据集画像：类型、空值率、不同值个数、格式、敏感字段、分级"""
     cfg = settings()
     with database(cfg).session() as session:
         dataset = _resolve(session, cfg, target, sheet=sheet, name=name)
@@ -164,7 +164,7 @@ def quality_cmd(
     rows: Annotated[int, typer.Option(help="每条规则显示的失败行数")] = 3,
     name: FileNameOption = None,
 ) -> None:
-    """Run the quality rules (proposed from the profile when there are none yet)."""
+    """运行质量规则（还没有规则时按画像生成建议规则）"""
     cfg = settings()
     with database(cfg).session() as session:
         dataset = _resolve(session, cfg, target, sheet=sheet, name=name)
@@ -195,7 +195,7 @@ def ask_cmd(
     question: Annotated[str, typer.Argument(help="用自然语言提问，例如：各区的留言数量")],
     max_rows: Annotated[int, typer.Option(help="最多返回行数")] = 50,
 ) -> None:
-    """Answer a question over the registered datasets, showing the SQL and the result."""
+    """就已登记的数据集用自然语言提问，显示 SQL 和结果"""
     cfg = settings()
     db = database(cfg)
     gateway = Gateway(db, cfg)
@@ -227,7 +227,7 @@ def template_add_cmd(
     question: Annotated[str, typer.Argument(help="问题，可含槽位，如 {区}的留言有多少")],
     sql: Annotated[str, typer.Argument(help="SQL，槽位写作 :区")],
 ) -> None:
-    """Propose a template (it answers once approved in the console or API)."""
+    """提交问数模板（在控制台或接口审核通过后才用于回答）"""
     with database().session() as session:
         row = service.add_template(session, question, sql, actor=cli_actor())
         console.print(f"[green]已提交模板[/] #{row.id}，待数据官审核后生效")
@@ -235,7 +235,7 @@ def template_add_cmd(
 
 @template_app.command("list")
 def template_list_cmd() -> None:
-    """List templates."""
+    """列出问数模板"""
     with database().session() as session:
         table = Table("#", "问题", "SQL", "状态", "审核人", "使用次数")
         for t in service.templates(session):

@@ -11,7 +11,7 @@ app = typer.Typer(help="数据库：迁移与状态", no_args_is_help=True)
 
 @app.command("upgrade")
 def upgrade_cmd() -> None:
-    """Apply every pending migration to the configured database."""
+    """把配置的数据库迁移到最新版本（执行尚未执行的迁移）"""
     db = connect()
     upgrade(db)
     console.print(
@@ -21,7 +21,7 @@ def upgrade_cmd() -> None:
 
 @app.command("current")
 def current_cmd() -> None:
-    """Show the database's migration revision and the newest one shipped."""
+    """显示数据库当前的迁移版本和软件自带的最新版本"""
     db = connect()
     console.print(f"数据库：{redact_url(db.url)}")
     console.print(f"当前版本：{sorted(current_revisions(db)) or '（空库）'}")

@@ -46,7 +46,7 @@ def _row(employee: Employee, departments: dict[int, Department]) -> dict[str, An
 def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
-    """List the employees: id, name, department, status, version."""
+    """列出数智员工：编号、名称、部门、状态、版本"""
     db = database()
     with db.session() as session:
         employees = service.list_employees(session)
@@ -69,7 +69,7 @@ def show_cmd(
     employee_id: Annotated[str, typer.Argument(help="员工编号")],
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出定义与版本")] = False,
 ) -> None:
-    """Show one employee: definition, status, version, skills, knowledge bases, scenarios."""
+    """查看一名员工：定义、状态、版本、技能、知识库、场景"""
     db = database()
     with db.session() as session:
         loaded = service.load(session, employee_id)
@@ -114,7 +114,7 @@ def show_cmd(
 def apply_cmd(
     path: Annotated[Path, typer.Argument(help="员工定义 YAML 文件")],
 ) -> None:
-    """Create an employee from a YAML file, or add a version when the definition changed."""
+    """按 YAML 定义文件创建员工；定义有变化时新增一个版本"""
     try:
         definition = load_definition_file(path)
         with database().session() as session:
@@ -143,10 +143,16 @@ def _state(value: str) -> str:
 @app.command("transition")
 def transition_cmd(
     employee_id: Annotated[str, typer.Argument(help="员工编号")],
-    state: Annotated[str, typer.Argument(help="trial / on_duty / suspended / retired / draft")],
+    state: Annotated[
+        str,
+        typer.Argument(
+            help="目标状态：trial（试用）/ on_duty（在岗）/ suspended（停岗）/ retired（退役）"
+            " / draft（草稿），也可写中文"
+        ),
+    ],
     reason: Annotated[str, typer.Option("--reason", help="原因，写入审计日志")],
 ) -> None:
-    """Move an employee through its lifecycle; going on duty runs its evaluation gate."""
+    """变更员工的状态；转为在岗前须通过评测关口"""
     if not reason.strip():
         raise InvalidInput("请用 --reason 说明变更原因", hint="原因会写入审计日志")
     with database().session() as session:
@@ -165,10 +171,12 @@ def mcp_cmd(
     transport: Annotated[
         str, typer.Option("--transport", help="stdio（由 MCP 客户端启动）或 streamable-http")
     ] = "stdio",
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8765,
+    host: Annotated[
+        str, typer.Option("--host", help="监听地址（streamable-http 时）")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="端口（streamable-http 时）")] = 8765,
 ) -> None:
-    """Serve the employee's allowed skills as an MCP server (stdio, or HTTP at /mcp)."""
+    """把员工获准使用的技能作为 MCP 服务提供（stdio，或 HTTP 地址 /mcp）"""
     from shuzhi.employees.mcp import serve_employee_mcp
 
     serve_employee_mcp(employee_id, settings(), transport, host=host, port=port)
@@ -182,7 +190,7 @@ def chat_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="每轮以 JSON 输出")] = False,
 ) -> None:
-    """Talk to an employee on duty: with the configured model endpoint, or offline without one."""
+    """与在岗的员工对话：有模型服务时由模型回答，没有时离线回答"""
     from shuzhi.gateway import Gateway
     from shuzhi.knowledge import KnowledgeService
 

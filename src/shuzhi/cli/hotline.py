@@ -56,6 +56,10 @@ def _print_result(result: BatchResult) -> None:
     table = Table(show_header=False, box=None)
     table.add_row("工单", str(s["messages"]))
     table.add_row("已派单 / 待人工复核", f"{s['dispatched']} / {s['to_review']}")
+    if s["decided_by_human"]:
+        manual = s["manual_dispatch"]
+        rest = f"，其中 {manual} 张退回人工派单" if manual else ""
+        table.add_row("人工已复核", f"{s['decided_by_human']} 张{rest}")
     table.add_row("无法使用的行", str(len(unusable)))
     table.add_row("派单模型", s["model"])
     if s["evaluation"]:
@@ -76,7 +80,7 @@ def _print_result(result: BatchResult) -> None:
 def _stored_sentence(stored: dict[str, int]) -> str:
     text = f"已写入数据库：新增 {stored['inserted']} 张工单"
     if stored["skipped"]:
-        text += f"，{stored['skipped']} 张此前已导入、未重复写入"
+        text += f"，{stored['skipped']} 张此前已导入、未重复写入（文件按数据库中的现状写出）"
     return text + f"，新建 {stored['review_tasks']} 个人工复核任务。"
 
 
@@ -106,7 +110,7 @@ def run(
         typer.Option("--taxonomy", help="部门的分类体系表（一级/二级/三级分类），用于细分类"),
     ] = None,
 ) -> None:
-    """Import messages, dispatch them, and write a workbook, JSON Lines and an HTML report."""
+    """导入市民留言并派单，输出工作簿、JSON Lines 和 HTML 报告"""
     db = database() if store else None
     result = _run_with_bar(
         input_path=input_path,
@@ -125,7 +129,7 @@ def train_cmd(
     labelled: Annotated[Path, typer.Argument(help="带“一级分类”列的历史工单（.xlsx 或 .csv）")],
     folds: Annotated[int, typer.Option(help="交叉验证折数；0 表示不做")] = 5,
 ) -> None:
-    """Train a new version of the dispatch classifier from labelled orders."""
+    """用带分类的历史工单训练新版本的派单模型"""
     with _progress() as bar:
         task = bar.add_task("交叉验证", total=folds or None)
         manifest, scores = train_and_save(
@@ -144,7 +148,7 @@ def train_cmd(
 
 @app.command("models")
 def models() -> None:
-    """List the stored versions of the dispatch classifier."""
+    """列出已保存的派单模型版本"""
     store = model_store(settings())
     for version in store.versions():
         m = store.manifest(version)
@@ -154,7 +158,7 @@ def models() -> None:
 
 @app.command("demo")
 def demo() -> None:
-    """Run the batch on the shared data when present, else on a generated sample."""
+    """运行批量派单示例：有共享数据时用共享数据，否则用生成的样例"""
     from shuzhi.scenarios.hotline.demo import demo_inputs
 
     s = settings()

@@ -19,13 +19,17 @@ from shuzhi.storage.models import Job
 app = typer.Typer(help="后台任务：查看、取消、重试、运行", no_args_is_help=True)
 
 
+JobId = Annotated[int, typer.Argument(help="任务编号，见 shuzhi jobs list")]
+
+
 def _status(job: Job) -> str:
     return jobs.STATUS_ZH.get(job.status, job.status)
 
 
 def _kind(name: str) -> str:
-    """A job kind by its title, with the name `jobs run` and `--kind` take."""
-    titles = {kind.name: kind.title for kind in jobs.all_kinds()}
+    """A job kind by its title (the console's word too), with the name `jobs run` and `--kind`
+    take."""
+    titles = {kind.name: kind.label() for kind in jobs.all_kinds()}
     return labels.with_code(titles.get(name, name), name)
 
 
@@ -40,12 +44,16 @@ def _progress(job: Job) -> str:
 @app.command("list")
 def list_cmd(
     status: Annotated[
-        str | None, typer.Option(help="queued/running/succeeded/failed/cancelled")
+        str | None,
+        typer.Option(
+            help="状态：queued（排队中）/ running（运行中）/ succeeded（已完成）/ failed（失败）"
+            " / cancelled（已取消）"
+        ),
     ] = None,
     kind: Annotated[str | None, typer.Option(help="任务类型")] = None,
     limit: Annotated[int, typer.Option(help="最多显示条数")] = 30,
 ) -> None:
-    """List jobs, newest first."""
+    """列出任务，最新的在前"""
     rows = jobs.list_jobs(database(), status=status, kind=kind, limit=limit)
     table = Table("编号", "类型", "状态", "进度", "尝试", "提交人", "创建时间")
     for job in rows:
@@ -62,8 +70,8 @@ def list_cmd(
 
 
 @app.command("show")
-def show_cmd(job_id: int) -> None:
-    """Show one job: state, progress, result or error."""
+def show_cmd(job_id: JobId) -> None:
+    """查看一个任务：状态、进度、结果或错误"""
     job = jobs.get(database(), job_id)
     console.print(f"任务 {job.id}  {_kind(job.kind)}  [bold]{_status(job)}[/]")
     console.print(f"进度：{_progress(job)}    尝试：{job.attempts}/{job.max_attempts}")
@@ -77,36 +85,36 @@ def show_cmd(job_id: int) -> None:
 
 
 @app.command("cancel")
-def cancel_cmd(job_id: int) -> None:
-    """Cancel a job (a running one stops before its next item)."""
+def cancel_cmd(job_id: JobId) -> None:
+    """取消任务（运行中的任务在处理下一项之前停止）"""
     job = jobs.cancel(database(), job_id)
     console.print(f"任务 {job.id}：{_status(job) if job.status == 'cancelled' else '已请求取消'}")
 
 
 @app.command("retry")
-def retry_cmd(job_id: int) -> None:
-    """Requeue a failed or cancelled job; finished items are kept and skipped."""
+def retry_cmd(job_id: JobId) -> None:
+    """重新排队失败或已取消的任务；已完成的条目保留并跳过"""
     job = jobs.retry(database(), job_id)
     console.print(f"任务 {job.id} 已重新排队（已完成 {job.progress_done} 项将跳过）")
 
 
 @app.command("kinds")
 def kinds_cmd() -> None:
-    """List the job kinds this installation can run."""
+    """列出本安装可运行的任务类型"""
     table = Table("类型", "说明", "最多尝试", "提交权限")
     for kind in jobs.all_kinds():
-        table.add_row(kind.name, kind.title, str(kind.max_attempts), kind.permission or "仅系统")
+        table.add_row(kind.name, kind.label(), str(kind.max_attempts), kind.permission or "仅系统")
     console.print(table)
 
 
 @app.command("schedules")
 def schedules_cmd() -> None:
-    """List periodic jobs (created by a running worker from the declarations in code)."""
+    """列出定时任务（由运行中的工作进程按代码中的声明创建）"""
     table = Table("名称", "类型", "间隔（秒）", "下次运行", "启用", "最近任务")
     for row in list_schedules(database()):
         table.add_row(
             row.name,
-            row.kind,
+            _kind(row.kind),
             str(row.interval_seconds),
             f"{row.next_run_at:%Y-%m-%d %H:%M:%S}",
             "是" if row.enabled else "否",
@@ -117,11 +125,11 @@ def schedules_cmd() -> None:
 
 @app.command("schedule")
 def schedule_cmd(
-    name: str,
+    name: Annotated[str, typer.Argument(help="定时任务名称，见 shuzhi jobs schedules")],
     every: Annotated[int | None, typer.Option(help="新的间隔，单位秒")] = None,
     enable: Annotated[bool | None, typer.Option("--enable/--disable", help="启用或停用")] = None,
 ) -> None:
-    """Change a periodic job's interval, or enable / disable it."""
+    """修改定时任务的间隔，或启用、停用"""
     row = update_schedule(database(), name, every_seconds=every, enabled=enable)
     state = "启用" if row.enabled else "停用"
     console.print(f"定时任务 {row.name}：每 {row.interval_seconds} 秒，{state}")
@@ -142,10 +150,10 @@ def _parse_params(raw: str) -> dict[str, Any]:
 
 @app.command("run")
 def run_cmd(
-    kind: str,
+    kind: Annotated[str, typer.Argument(help="任务类型，见 shuzhi jobs kinds")],
     params: Annotated[str, typer.Option(help="JSON 对象形式的任务参数")] = "{}",
 ) -> None:
-    """Run a job here and now, with a progress bar (recorded like any other job)."""
+    """在本机立即运行一个任务并显示进度（与其他任务一样记录）"""
     cfg = settings()
     setup_logging("WARNING")
     db = database(cfg)

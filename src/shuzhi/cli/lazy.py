@@ -2,6 +2,10 @@
 
 Each entry names the module and attribute of a typer app (a command group) or a plain function
 (a single command), with the one-line help shown by `shuzhi --help`.
+
+Every help page is Chinese: our commands' help comes from their docstrings and ``help=``, and
+the words typer and click add themselves (``--help``, the panel titles, ``[default: …]``) are
+replaced here, since neither library ships a Chinese translation.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import typer
+import typer.rich_utils
 from typer.core import TyperCommand, TyperGroup
 
 
@@ -42,7 +47,47 @@ COMMANDS: dict[str, Lazy] = {
 }
 
 
-def _load(name: str, entry: Lazy) -> Any:
+HELP_OPTION_ZH = "显示本帮助并退出"
+COMPLETION_ZH = {
+    "install_completion": "为当前终端安装命令补全（Tab 键补全命令和选项）",
+    "show_completion": "显示命令补全脚本，可复制后自行安装",
+}
+
+
+def chinese_help_words() -> None:
+    """The words typer prints around our help texts and usage errors, in Chinese.
+
+    They are module constants typer reads each time it prints, so setting them once, before
+    the command runs, is enough.
+    """
+    words = {
+        "ARGUMENTS_PANEL_TITLE": "参数",
+        "OPTIONS_PANEL_TITLE": "选项",
+        "COMMANDS_PANEL_TITLE": "命令",
+        "ERRORS_PANEL_TITLE": "错误",
+        "DEFAULT_STRING": "[默认：{}]",
+        "ENVVAR_STRING": "[环境变量：{}]",
+        "REQUIRED_LONG_STRING": "[必填]",
+        "DEPRECATED_STRING": "（已弃用）",
+        "ABORTED_TEXT": "已取消。",
+        "RICH_HELP": "运行 [blue]'{command_path} {help_option}'[/] 查看用法。",
+    }
+    for name, text in words.items():
+        setattr(typer.rich_utils, name, text)
+
+
+def _in_chinese(command: Any, ctx: Any) -> None:
+    """``--help`` of ``command`` and of every command under it in Chinese; the completion
+    options, which belong to the top level alone, removed."""
+    help_option = command.get_help_option(ctx)
+    if help_option is not None:
+        help_option.help = HELP_OPTION_ZH
+    command.params = [p for p in command.params if p.name not in COMPLETION_ZH]
+    for sub in getattr(command, "commands", {}).values():
+        _in_chinese(sub, ctx)
+
+
+def _load(name: str, entry: Lazy, ctx: Any) -> Any:
     obj: Any = getattr(importlib.import_module(entry.module), entry.attr)
     if not isinstance(obj, typer.Typer):
         single = typer.Typer()
@@ -50,6 +95,7 @@ def _load(name: str, entry: Lazy) -> Any:
         obj = single
     command = typer.main.get_command(obj)
     command.name = name
+    _in_chinese(command, ctx)
     return command
 
 
@@ -64,10 +110,27 @@ class LazyGroup(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         entry = COMMANDS.get(cmd_name)
         if entry is None:
-            return super().get_command(ctx, cmd_name)
+            command = super().get_command(ctx, cmd_name)
+            if command is not None:
+                _in_chinese(command, ctx)
+            return command
         if self._listing:  # the help page needs only the name and one line
             return TyperCommand(cmd_name, help=entry.help)
-        return _load(cmd_name, entry)
+        return _load(cmd_name, entry, ctx)
+
+    def get_params(self, ctx: Any) -> Any:
+        # typer appends the completion options after building the group: translated here, when
+        # the help page or the parser asks for them.
+        params: list[Any] = super().get_params(ctx)
+        for param in params:
+            param.help = COMPLETION_ZH.get(param.name or "", param.help)
+        return params
+
+    def get_help_option(self, ctx: Any) -> Any:
+        help_option = super().get_help_option(ctx)
+        if help_option is not None:
+            help_option.help = HELP_OPTION_ZH
+        return help_option
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True

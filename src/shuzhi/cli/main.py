@@ -8,11 +8,12 @@ import typer
 
 from shuzhi import __version__
 from shuzhi.cli.common import err_console
-from shuzhi.cli.lazy import LazyGroup
+from shuzhi.cli.lazy import LazyGroup, chinese_help_words
 from shuzhi.errors import ShuzhiError, UserError
 from shuzhi.storage.refusals import REFUSED, refusal_message
 
 # Sub-commands are listed in shuzhi/cli/lazy.py and imported only when invoked.
+chinese_help_words()
 app = typer.Typer(
     cls=LazyGroup,
     help="数智 shuzhi：政务数智员工平台",
@@ -28,7 +29,7 @@ def _root() -> None:
 
 @app.command("version")
 def version() -> None:
-    """Print the version."""
+    """显示版本号"""
     typer.echo(__version__)
 
 

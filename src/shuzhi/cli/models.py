@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
 from shuzhi.cli.common import cli_actor, console, database, settings
-from shuzhi.errors import InvalidInput, ShuzhiError
+from shuzhi.errors import InvalidInput, ShuzhiError, pydantic_problem_zh
 from shuzhi.gateway import Caller, ChatRequest, Gateway
 from shuzhi.gateway.catalog import load_catalog
 from shuzhi.gateway.registry import (
@@ -37,20 +37,46 @@ S = TypeVar("S", bound=BaseModel)
 app = typer.Typer(help="模型底座：模型服务、别名、用量", no_args_is_help=True)
 
 Kind = Annotated[str, typer.Option(help="chat（对话）、reasoning（推理）或 embedding（向量）")]
-Zone = Annotated[str, typer.Option(help="inside（政务网内）或 outside（政务网外，发送前脱敏）")]
+ZONE_HELP = "inside（政务网内）或 outside（政务网外，发送前脱敏）"
+Zone = Annotated[str, typer.Option(help=ZONE_HELP)]
+EndpointName = Annotated[str, typer.Argument(help="模型服务名称")]
+AliasName = Annotated[str, typer.Argument(help="别名")]
 
 
-def _validated(schema: type[S], /, **fields: Any) -> S:
+# The schema's fields that the commands take under another name.
+_OPTIONS = {
+    "name": "名称",
+    "endpoints": "模型服务",
+    "rpm_limit": "--rpm",
+    "timeout_s": "--timeout",
+    "max_retries": "--retries",
+    "price_cached_input": "--price-cached",
+    "api_key": "API 密钥",
+    "enabled": "--enable/--disable",
+    "is_default": "--default",
+}
+
+
+def _validated(schema: type[S], command: str, /, **fields: Any) -> S:
+    """``schema(**fields)``, or one Chinese line naming each refused option as it was typed."""
     try:
         return schema(**fields)
     except ValidationError as exc:
-        problems = "；".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InvalidInput(f"参数有误：{problems}", hint="运行 `shuzhi models add --help`") from exc
+        problems = "；".join(f"{_option(e['loc'])}：{pydantic_problem_zh(e)}" for e in exc.errors())
+        raise InvalidInput(
+            f"参数有误：{problems}", hint=f"运行 `shuzhi models {command} --help` 查看各项的写法"
+        ) from exc
+
+
+def _option(loc: tuple[int | str, ...]) -> str:
+    field = str(loc[0]) if loc else ""
+    where = "".join(f"[{p}]" for p in loc[1:])  # an item of a list: 模型服务[1]
+    return _OPTIONS.get(field, "--" + field.replace("_", "-")) + where
 
 
 @app.command("list")
 def list_cmd() -> None:
-    """Show endpoints (with their trust zone and limits) and aliases with their fallback chains."""
+    """列出模型服务（含网络区域与限额）和别名（含回退链）"""
     cfg = settings()
     with database(cfg).session() as session:
         catalog = load_catalog(session, cfg)
@@ -80,7 +106,7 @@ def add_cmd(
     trust_zone: Zone = "outside",
     api_key_env: Annotated[str | None, typer.Option(help="从该环境变量读取 API 密钥")] = None,
     ask_key: Annotated[bool, typer.Option(help="交互输入 API 密钥（加密保存）")] = False,
-    max_concurrency: int = 8,
+    max_concurrency: Annotated[int, typer.Option(help="同时进行的请求数上限")] = 8,
     rpm: Annotated[int | None, typer.Option(help="每分钟请求数上限")] = None,
     timeout: Annotated[float, typer.Option(help="单次请求超时（秒）")] = 60.0,
     retries: Annotated[int, typer.Option(help="同一服务的重试次数")] = 2,
@@ -88,11 +114,12 @@ def add_cmd(
     price_cached: Annotated[float, typer.Option(help="每百万缓存命中输入 token 价格")] = 0.0,
     price_output: Annotated[float, typer.Option(help="每百万输出 token 价格")] = 0.0,
 ) -> None:
-    """Add a model endpoint. The API key is encrypted at rest, or read from a variable."""
+    """添加模型服务；API 密钥加密保存，或从环境变量读取"""
     api_key = getpass.getpass("API 密钥：") if ask_key else None
     spec = _validated(
-        EndpointSpec, name=name, base_url=base_url, model=model, kind=kind, trust_zone=trust_zone,
-        api_key=api_key, api_key_env=api_key_env, max_concurrency=max_concurrency,
+        EndpointSpec, "add", name=name, base_url=base_url, model=model, kind=kind,
+        trust_zone=trust_zone, api_key=api_key, api_key_env=api_key_env,
+        max_concurrency=max_concurrency,
         rpm_limit=rpm, timeout_s=timeout, max_retries=retries, price_input=price_input,
         price_cached_input=price_cached, price_output=price_output,
     )  # fmt: skip
@@ -104,22 +131,22 @@ def add_cmd(
 
 @app.command("update")
 def update_cmd(
-    name: str,
-    base_url: Annotated[str | None, typer.Option()] = None,
-    model: Annotated[str | None, typer.Option()] = None,
-    trust_zone: Annotated[str | None, typer.Option()] = None,
+    name: EndpointName,
+    base_url: Annotated[str | None, typer.Option(help="新的 OpenAI 协议地址")] = None,
+    model: Annotated[str | None, typer.Option(help="新的对端模型名")] = None,
+    trust_zone: Annotated[str | None, typer.Option(help=ZONE_HELP)] = None,
     ask_key: Annotated[bool, typer.Option(help="重新输入 API 密钥")] = False,
-    enable: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
-    max_concurrency: Annotated[int | None, typer.Option()] = None,
-    timeout: Annotated[float | None, typer.Option()] = None,
+    enable: Annotated[bool | None, typer.Option("--enable/--disable", help="启用或停用")] = None,
+    max_concurrency: Annotated[int | None, typer.Option(help="同时进行的请求数上限")] = None,
+    timeout: Annotated[float | None, typer.Option(help="单次请求超时（秒）")] = None,
 ) -> None:
-    """Change an endpoint; options not given stay as they are."""
+    """修改模型服务；没有给出的选项保持不变"""
     fields = {"base_url": base_url, "model": model, "trust_zone": trust_zone, "enabled": enable,
               "max_concurrency": max_concurrency, "timeout_s": timeout}  # fmt: skip
     given = {k: v for k, v in fields.items() if v is not None}
     if ask_key:
         given["api_key"] = getpass.getpass("新的 API 密钥（留空则删除）：")
-    change = _validated(EndpointUpdate, **given)
+    change = _validated(EndpointUpdate, "update", **given)
     cfg = settings()
     with database(cfg).session() as session:
         update_endpoint(session, cfg, name, change, actor=cli_actor())
@@ -127,8 +154,8 @@ def update_cmd(
 
 
 @app.command("remove")
-def remove_cmd(name: str) -> None:
-    """Remove an endpoint that no alias uses any more."""
+def remove_cmd(name: EndpointName) -> None:
+    """删除不再被任何别名使用的模型服务"""
     with database().session() as session:
         remove_endpoint(session, name, actor=cli_actor())
     console.print(f"[green]已删除模型服务[/] {name}")
@@ -140,19 +167,19 @@ def alias_cmd(
     endpoints: Annotated[list[str], typer.Argument(help="按顺序尝试的模型服务")],
     kind: Kind = "chat",
     default: Annotated[bool, typer.Option(help="设为该类型的默认别名")] = False,
-    description: str = "",
+    description: Annotated[str, typer.Option(help="别名说明")] = "",
 ) -> None:
-    """Create or replace an alias with its fallback chain, e.g. gov-chat city-v3 deepseek-api."""
-    spec = _validated(AliasSpec, name=name, endpoints=endpoints, kind=kind, is_default=default,
-                      description=description)  # fmt: skip
+    """创建或替换别名及其回退链，如 gov-chat city-v3 deepseek-api"""
+    spec = _validated(AliasSpec, "alias", name=name, endpoints=endpoints, kind=kind,
+                      is_default=default, description=description)  # fmt: skip
     with database().session() as session:
         set_alias(session, spec, actor=cli_actor())
     console.print(f"[green]已设置别名[/] {name}：{' → '.join(endpoints)}")
 
 
 @app.command("unalias")
-def unalias_cmd(name: str) -> None:
-    """Remove an alias."""
+def unalias_cmd(name: AliasName) -> None:
+    """删除别名"""
     with database().session() as session:
         remove_alias(session, name, actor=cli_actor())
     console.print(f"[green]已删除别名[/] {name}")
@@ -162,7 +189,7 @@ def unalias_cmd(name: str) -> None:
 def test_cmd(
     names: Annotated[list[str] | None, typer.Argument(help="要测试的服务；默认全部")] = None,
 ) -> None:
-    """Send one short question to each endpoint and report the answer or the failure."""
+    """向每个模型服务发一个简短问题，报告回答或失败原因"""
     cfg = settings()
     gateway = Gateway(database(cfg), cfg, backoff_base=0.2)
     targets = names or [
@@ -196,11 +223,11 @@ def _test_one(gateway: Gateway, name: str) -> int:
 
 @app.command("chat")
 def chat_cmd(
-    question: str,
+    question: Annotated[str, typer.Argument(help="问题")],
     model: Annotated[str | None, typer.Option(help="别名或服务名；默认对话别名")] = None,
     think: Annotated[bool | None, typer.Option("--think/--no-think", help="推理开关")] = None,
 ) -> None:
-    """Ask the model base one question (masked, metered and recorded like any call)."""
+    """向模型底座提一个问题（与其他调用一样脱敏、计量和记录）"""
     cfg = settings()
     gateway = Gateway(database(cfg), cfg)
     request = ChatRequest(messages=[{"role": "user", "content": question}], model=model,
@@ -224,10 +251,10 @@ def chat_cmd(
 
 @app.command("usage")
 def usage_cmd(
-    by: Annotated[str, typer.Option(help="、".join(GROUPS))] = "endpoint",
+    by: Annotated[str, typer.Option(help="汇总方式：" + "、".join(GROUPS))] = "endpoint",
     days: Annotated[int, typer.Option(help="最近多少天")] = 7,
 ) -> None:
-    """Calls, tokens and cost of the last days."""
+    """最近若干天的调用次数、token 用量和费用"""
     with database().session() as session:
         rows = summarize_usage(session, group_by=by, since=utcnow() - timedelta(days=days))
     table = Table(by, "调用", "失败", "输入 token", "缓存命中", "输出 token", "费用", "平均耗时 ms")
@@ -242,7 +269,7 @@ def usage_cmd(
 def scripted_server_cmd(
     port: Annotated[int, typer.Option(help="监听端口（仅 127.0.0.1）")] = 9999,
 ) -> None:
-    """Run the scripted OpenAI-compatible model server (echoes questions) for demos and tests."""
+    """运行脚本模型服务（OpenAI 兼容，回显问题），供演示和测试"""
     from shuzhi.gateway.testing import ScriptedModelServer
 
     console.print(f"脚本模型服务：http://127.0.0.1:{port}/v1（回显提问；Ctrl+C 退出）")

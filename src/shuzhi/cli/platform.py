@@ -31,6 +31,11 @@ audit_app = typer.Typer(help="审计日志：校验、导出、清理", no_args_
 reviews_app = typer.Typer(help="人工复核队列", no_args_is_help=True)
 
 
+Username = Annotated[str, typer.Argument(help="用户名")]
+# Written out: rich would take "[@部门编码]" for markup and drop it from the help page.
+RoleSpec = Annotated[str, typer.Argument(help="角色，如 viewer；限定部门时写 reviewer@部门编码")]
+
+
 def _actor() -> Actor:
     return Actor(Principal(name=cli_actor()), "127.0.0.1")
 
@@ -40,7 +45,7 @@ def _actor() -> Actor:
 
 @users_app.command("list")
 def users_list() -> None:
-    """List accounts with their roles."""
+    """列出账号及其角色"""
     with database().session() as session:
         departments = {d.id: d for d in accounts.list_departments(session)}
         table = Table("id", "用户名", "姓名", "角色", "状态")
@@ -56,7 +61,7 @@ def users_list() -> None:
 
 @users_app.command("create")
 def users_create(
-    username: Annotated[str, typer.Argument(callback=printable("用户名"))],
+    username: Annotated[str, typer.Argument(help="用户名", callback=printable("用户名"))],
     display_name: Annotated[
         str, typer.Option("--name", help="姓名", callback=printable("姓名"))
     ] = "",
@@ -64,7 +69,7 @@ def users_create(
         list[str] | None, typer.Option(help="角色，可写 reviewer@部门编码；可重复")
     ] = None,
 ) -> None:
-    """Create an account and print its one-time password."""
+    """创建账号并显示一次性密码"""
     granted = []
     with database().session() as session:
         user, password = accounts.create_account(session, _actor(), username, display_name)
@@ -104,10 +109,8 @@ def _role_label(role: str, dept: Department | None) -> str:
 
 
 @users_app.command("grant")
-def users_grant(
-    username: str, role: Annotated[str, typer.Argument(help="角色[@部门编码]")]
-) -> None:
-    """Grant a role (optionally within one department)."""
+def users_grant(username: Username, role: RoleSpec) -> None:
+    """授予角色（可限定在一个部门内）"""
     with database().session() as session:
         name, dept = _role_spec(session, role)
         accounts.grant_role(session, _actor(), username, name, _id(dept))
@@ -116,10 +119,8 @@ def users_grant(
 
 
 @users_app.command("revoke")
-def users_revoke(
-    username: str, role: Annotated[str, typer.Argument(help="角色[@部门编码]")]
-) -> None:
-    """Revoke a role."""
+def users_revoke(username: Username, role: RoleSpec) -> None:
+    """收回角色"""
     with database().session() as session:
         name, dept = _role_spec(session, role)
         accounts.revoke_role(session, _actor(), username, name, _id(dept))
@@ -128,31 +129,32 @@ def users_revoke(
 
 
 @users_app.command("disable")
-def users_disable(username: str) -> None:
-    """Disable an account and end its sessions."""
+def users_disable(username: Username) -> None:
+    """停用账号并结束其会话"""
     with database().session() as session:
         accounts.set_active(session, _actor(), username, False)
     console.print(f"已停用 {username}")
 
 
 @users_app.command("enable")
-def users_enable(username: str) -> None:
+def users_enable(username: Username) -> None:
+    """启用账号"""
     with database().session() as session:
         accounts.set_active(session, _actor(), username, True)
     console.print(f"已启用 {username}")
 
 
 @users_app.command("unlock")
-def users_unlock(username: str) -> None:
-    """Lift a lock-out after repeated failed sign-ins."""
+def users_unlock(username: Username) -> None:
+    """解除多次登录失败后的锁定"""
     with database().session() as session:
         accounts.unlock(session, _actor(), username)
     console.print(f"已解锁 {username}")
 
 
 @users_app.command("reset-password")
-def users_reset_password(username: str) -> None:
-    """Give the account a new one-time password."""
+def users_reset_password(username: Username) -> None:
+    """为账号生成新的一次性密码"""
     with database().session() as session:
         password = accounts.reset_password(session, _actor(), username)
     console.print(f"{username} 的一次性密码：[bold]{password}[/]（首次登录须修改）", soft_wrap=True)
@@ -160,7 +162,7 @@ def users_reset_password(username: str) -> None:
 
 @users_app.command("key")
 def users_key(
-    name: Annotated[str, typer.Argument(callback=printable("密钥名称"))],
+    name: Annotated[str, typer.Argument(help="密钥名称", callback=printable("密钥名称"))],
     user: Annotated[str | None, typer.Option(help="密钥归属的用户名（代表该用户）")] = None,
     role: Annotated[
         list[str] | None,
@@ -168,7 +170,7 @@ def users_key(
     ] = None,
     department: Annotated[str | None, typer.Option(help="系统密钥所属部门编码")] = None,
 ) -> None:
-    """Issue an API key and print it once."""
+    """签发 API 密钥，只显示这一次"""
     with database().session() as session:
         user_id = accounts.get_user(session, user).id if user else None
         roles, dept = _key_roles(session, role or [], department)
@@ -202,6 +204,7 @@ def _key_roles(
 
 @departments_app.command("list")
 def departments_list() -> None:
+    """列出部门"""
     with database().session() as session:
         table = Table("id", "编码", "名称")
         for dept in accounts.list_departments(session):
@@ -211,10 +214,10 @@ def departments_list() -> None:
 
 @departments_app.command("create")
 def departments_create(
-    code: Annotated[str, typer.Argument(callback=printable("部门编码"))],
-    name: Annotated[str, typer.Argument(callback=printable("部门名称"))],
+    code: Annotated[str, typer.Argument(help="部门编码，如 jyj", callback=printable("部门编码"))],
+    name: Annotated[str, typer.Argument(help="部门名称", callback=printable("部门名称"))],
 ) -> None:
-    """Create a department (委办局)."""
+    """创建部门（委办局）"""
     with database().session() as session:
         dept = accounts.create_department(session, _actor(), code, name)
         console.print(f"已创建部门 {dept.id} {dept.code} {dept.name}")
@@ -225,7 +228,7 @@ def departments_create(
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the hash chain; exit 1 when any record was edited or deleted."""
+    """校验审计日志的哈希链；有记录被修改或删除时退出码为 1"""
     with database().session() as session:
         report = verify_chain(session)
     if report.ok:
@@ -246,7 +249,7 @@ def audit_export(
     days: Annotated[int | None, typer.Option(help="只导出最近若干天")] = None,
     action: Annotated[str | None, typer.Option(help="事件前缀，如 auth.")] = None,
 ) -> None:
-    """Export records to CSV (the export is itself audited)."""
+    """把审计记录导出为 CSV（导出本身也记入审计日志）"""
     since = utcnow() - timedelta(days=days) if days else None
     flt = AuditFilter(since=since, action=action)
     with database().session() as session:
@@ -269,7 +272,7 @@ def audit_prune(
     ] = 365,
     yes: Annotated[bool, typer.Option("--yes", help="不再确认")] = False,
 ) -> None:
-    """Delete old records, leaving an anchor so the rest of the chain still verifies."""
+    """删除过期的审计记录，并留下锚点使其余记录的链仍可校验"""
     before = utcnow() - timedelta(days=older_than_days)
     if not yes and not _confirmed(f"删除 {before.date()} 之前的审计记录？"):
         raise UserError("已取消，未删除任何审计记录；不经确认直接删除请加 --yes")
@@ -297,7 +300,7 @@ def reviews_group() -> None:
 
 @reviews_app.command("status")
 def reviews_status() -> None:
-    """How many review tasks wait, and how many of them are overdue."""
+    """显示待复核任务数及其中超期的数量"""
     with database().session() as session:
         pending, overdue = review.backlog(session)
     console.print(f"待复核 {pending}，其中超期 {overdue}")
@@ -305,7 +308,7 @@ def reviews_status() -> None:
 
 @reviews_app.command("escalate")
 def reviews_escalate() -> None:
-    """Escalate overdue review tasks (run it from cron or the job scheduler)."""
+    """升级超期的复核任务（可由 cron 或定时任务运行）"""
     with database().session() as session:
         tasks = review.escalate_overdue(session)
         pending, overdue = review.backlog(session)

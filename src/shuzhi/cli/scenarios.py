@@ -28,6 +28,7 @@ from shuzhi.scenarios import (
 )
 
 app = typer.Typer(help="场景目录：浏览、运行、评测、场景包导入导出", no_args_is_help=True)
+ScenarioId = Annotated[str, typer.Argument(help="场景编号，见 shuzhi scenarios list")]
 pack_app = typer.Typer(
     help="场景包：把一组场景连同规则和用例导出为一个文件，或导入", no_args_is_help=True
 )
@@ -78,7 +79,7 @@ def list_cmd(
     field: Annotated[str | None, typer.Option(help="只看一个领域，如 social")] = None,
     installed: Annotated[bool, typer.Option(help="包含从场景包导入到数据库的场景")] = False,
 ) -> None:
-    """List the catalogue, grouped by field."""
+    """按领域列出场景目录"""
     catalogue = _catalogue(installed)
     groups = catalogue.by_field()
     if field is not None:
@@ -101,8 +102,8 @@ def _field(value: str) -> FieldId:
 
 
 @app.command("show")
-def show_cmd(scenario_id: str) -> None:
-    """Show one scenario: inputs, steps, rules with their legal sources, and cases."""
+def show_cmd(scenario_id: ScenarioId) -> None:
+    """查看一个场景：输入、步骤、规则及其法律依据、用例"""
     s = load_catalogue().get(scenario_id)
     console.print(f"[bold]{s.name.zh}[/]（{s.name.en}） {s.id} v{s.version}")
     console.print(f"领域：{FIELD_NAMES_ZH[s.field]}  部门：{s.department}  员工：{s.employee}")
@@ -125,11 +126,11 @@ def show_cmd(scenario_id: str) -> None:
 
 @app.command("run")
 def run_cmd(
-    scenario_id: str,
+    scenario_id: ScenarioId,
     input_file: Annotated[Path, typer.Option("--input", "-i", help="输入 JSON 文件")],
     store: Annotated[bool, typer.Option(help="把结果写入数据库并按需生成复核任务")] = False,
 ) -> None:
-    """Run a scenario on the inputs in a JSON file and print the result as JSON."""
+    """用 JSON 文件中的输入运行场景，以 JSON 输出结果"""
     inputs = _read_json(input_file)
     result = run_scenario(
         scenario_id, inputs, db=database() if store else None, actor=cli_actor(), catalogue=None
@@ -160,7 +161,7 @@ def eval_cmd(
     field: Annotated[str | None, typer.Option(help="评测一个领域")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出报告")] = False,
 ) -> None:
-    """Run scenarios' own evaluation cases offline; print pass rates per scenario and field."""
+    """离线运行场景自带的评测用例，按场景和领域输出通过率"""
     catalogue = load_catalogue()
     ids = _selection(catalogue, scenario_ids, all_, field)
     with Progress(
@@ -221,7 +222,7 @@ def pack_export_cmd(
     field: Annotated[str | None, typer.Option(help="导出一个领域的全部场景")] = None,
     name: Annotated[str, typer.Option(help="场景包名称")] = "场景包",
 ) -> None:
-    """Export scenarios, with their rules and cases, as one pack file."""
+    """把场景连同规则和用例导出为一个场景包文件"""
     catalogue = load_catalogue()
     ids = _selection(catalogue, scenario_ids, False, field)
     pack = export_pack(ids, name=name, catalogue=catalogue)
@@ -234,10 +235,10 @@ def pack_export_cmd(
 
 @pack_app.command("import")
 def pack_import_cmd(
-    path: Path,
+    path: Annotated[Path, typer.Argument(help="场景包文件（.yaml）")],
     replace: Annotated[bool, typer.Option(help="覆盖已安装的同编号场景")] = False,
 ) -> None:
-    """Import a pack into this deployment's database (every case must pass first)."""
+    """把场景包导入本部署的数据库（其中每个用例须先通过）"""
     scenarios = import_pack(path, db=database(), actor=cli_actor(), replace=replace)
     console.print(
         f"[green]已导入 {len(scenarios)} 个场景[/]：" + "、".join(s.id for s in scenarios)

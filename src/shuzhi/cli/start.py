@@ -84,7 +84,7 @@ def start(
     demo: Annotated[bool, typer.Option(help="启动前运行热线示例批量任务")] = True,
     serve: Annotated[bool, typer.Option(help="完成后启动平台（--no-serve 只运行任务）")] = True,
 ) -> None:
-    """Set up everything on the embedded defaults, run the hotline job, then serve."""
+    """一键启动：按内置默认配置准备好数据库和预置员工，运行热线示例任务，然后启动平台"""
     cfg = settings()
     if serve:
         # Checked first: the hotline job takes a while, and the server is what fails at the end.

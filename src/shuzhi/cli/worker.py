@@ -21,7 +21,7 @@ def worker(
         int | None, typer.Option(help="同时运行的任务数，默认 SHUZHI_JOBS_THREADS 或 4")
     ] = None,
 ) -> None:
-    """Start a job worker. Start as many as needed, on any machine sharing the database."""
+    """启动任务执行进程；可在共用同一数据库的任意机器上按需启动多个"""
     cfg = settings()
     setup_logging(cfg.log_level)
     job_cfg = load_job_settings()

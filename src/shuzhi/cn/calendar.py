@@ -22,7 +22,7 @@ import chinese_calendar
 import yaml
 
 from shuzhi.config import get_settings
-from shuzhi.errors import InvalidInput
+from shuzhi.errors import InvalidInput, os_error_zh, yaml_error_zh
 
 __all__ = ["OVERRIDES_FILE", "DueDate", "WorkCalendar", "default_calendar"]
 
@@ -94,11 +94,13 @@ class WorkCalendar:
         """Load overrides from YAML with ``holidays: [YYYY-MM-DD, ...]`` and ``workdays: [...]``."""
         path = Path(path)
         try:
-            data = yaml.safe_load(path.read_text("utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
+            # Every value read as text: _dates names a date that does not exist (2027-02-30),
+            # which PyYAML's own date reading would refuse in English with no place given.
+            data = yaml.load(path.read_text("utf-8"), Loader=yaml.BaseLoader) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise InvalidInput(
-                f"无法读取工作日历文件 {path}：{exc}",
-                hint="文件应为 YAML，包含 holidays: 和 workdays: 两个日期列表",
+                f"无法读取工作日历文件 {path}：{_reason(exc)}",
+                hint="文件应为 UTF-8 编码的 YAML，包含 holidays: 和 workdays: 两个日期列表",
             ) from exc
         if not isinstance(data, dict):
             raise InvalidInput(f"工作日历文件 {path} 的顶层应为映射（holidays:、workdays:）")
@@ -117,10 +119,21 @@ class WorkCalendar:
         warnings: list[str] = []
         step = 1 if n >= 0 else -1
         current, remaining = start, abs(n)
-        while remaining:
-            current += timedelta(days=step)
-            if self._check(current, warnings):
-                remaining -= 1
+        # n working days span at least n calendar days: past the calendar's end, refuse at once.
+        room = (date.max - start).days if step > 0 else (start - date.min).days
+        try:
+            if remaining > room:
+                raise OverflowError
+            while remaining:
+                current += timedelta(days=step)
+                if self._check(current, warnings):
+                    remaining -= 1
+        except OverflowError:
+            raise InvalidInput(
+                f"从 {start.isoformat()} 起算 {n} 个工作日，超出了可计算的日期范围"
+                f"（公元 {date.min.year}—{date.max.year} 年）",
+                hint="请检查起算日期和工作日数",
+            ) from None
         return DueDate(date=current, warnings=warnings)
 
     def working_days_between(self, a: date, b: date) -> int:
@@ -157,10 +170,16 @@ class WorkCalendar:
 
 
 def _warn_uncovered(year: int, warnings: list[str]) -> None:
+    festivals = sorted(_fallback().spring_festival)
+    counted = (
+        "元旦、春节、劳动节、国庆节"
+        if year in _fallback().spring_festival
+        else f"元旦、劳动节、国庆节（春节日期只收录了 {festivals[0]}—{festivals[-1]} 年，未计春节）"
+    )
     message = (
         f"{year}年的法定节假日和调休安排不在节假日数据范围内"
-        f"（{'—'.join(map(str, _covered_years()))}年），本期限按周末及元旦、春节、劳动节、"
-        "国庆节的法定日期估算，未计调休，请以国务院办公厅公布的放假安排核对"
+        f"（{'—'.join(map(str, _covered_years()))}年），本期限按周末及{counted}"
+        "的法定日期估算，未计调休，请以国务院办公厅公布的放假安排核对"
     )
     if message not in warnings:
         warnings.append(message)
@@ -169,22 +188,27 @@ def _warn_uncovered(year: int, warnings: list[str]) -> None:
         logger.warning("holiday data does not cover %d; deadlines there are estimated", year)
 
 
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return os_error_zh(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return "文字编码不是 UTF-8，请另存为 UTF-8"
+    return f"YAML 格式错误，{yaml_error_zh(exc)}"
+
+
 def _dates(value: Any, path: Path, key: str) -> set[date]:
-    if value is None:
+    if value is None or value == "":  # the key absent, or given with nothing after it
         return set()
     if not isinstance(value, list):
         raise InvalidInput(f"工作日历文件 {path} 中 {key} 应为日期列表，例如 [2027-01-01]")
     result: set[date] = set()
     for item in value:
-        if isinstance(item, date):
-            result.add(item)
-            continue
         try:
             result.add(date.fromisoformat(str(item)))
         except ValueError as exc:
             raise InvalidInput(
-                f"工作日历文件 {path} 中 {key} 的日期无法识别：{item!r}",
-                hint="日期格式应为 YYYY-MM-DD",
+                f"工作日历文件 {path} 中 {key} 的日期 {item!r} 不存在或格式不对",
+                hint="日期格式应为 YYYY-MM-DD，如 2027-10-08",
             ) from exc
     return result
 

@@ -12,6 +12,7 @@ __all__ = [
     "clean_text",
     "segment",
     "segment_for_search",
+    "tag",
 ]
 
 # Zero-width characters and the byte-order mark turn up inside copied and scraped text.
@@ -43,6 +44,14 @@ _WORD_CHAR = re.compile(r"[^\W_]")
 def segment(text: str) -> list[str]:
     """Words of ``text`` (rjieba precise mode), without whitespace or punctuation tokens."""
     return [t for t in rjieba.cut(text) if _WORD_CHAR.search(t)]
+
+
+def tag(text: str) -> list[tuple[str, str]]:
+    """The tokens of ``text`` with their part of speech (jieba's tags: ``n`` noun, ``ns`` place,
+    ``v`` verb, ``c`` conjunction, ``d`` adverb, ``x`` punctuation …). The words are those of
+    :func:`segment`; whitespace and punctuation are kept, so phrases can be told apart."""
+    tagged: list[tuple[str, str]] = rjieba.tag(text)
+    return tagged
 
 
 def segment_for_search(text: str) -> list[str]:

@@ -19,7 +19,7 @@ from shuzhi.api.routes.knowledge import (
     readable_grades,
 )
 from shuzhi.console import chat
-from shuzhi.console.web import local_time, page, render
+from shuzhi.console.web import language, local_time, page, render
 from shuzhi.errors import Conflict, InvalidInput, NotFound
 from shuzhi.platform.identity import Principal
 from shuzhi.storage.db import Database
@@ -197,14 +197,16 @@ def _kind_label(kind: str | None) -> str:
 def jobs_page(
     request: Request, principal: Annotated[Principal, page("job.read")], session: DbSession
 ) -> Response:
-    from shuzhi.jobs import store
+    from shuzhi.jobs import all_kinds, store
     from shuzhi.jobs.public import public_text
 
     departments = principal.visible_departments("job.read")
     jobs = store.list_jobs(session, departments=departments, limit=100)
     data_dir = request.app.state.settings.data_dir
     errors = {j.id: public_text(j.error, data_dir) for j in jobs if j.error}
-    context = {"jobs": jobs, "errors": errors, "status_zh": store.STATUS_ZH}
+    lang = language(request)
+    titles = {kind.name: kind.label(lang) for kind in all_kinds()}  # the CLI's and API's words
+    context = {"jobs": jobs, "errors": errors, "status_zh": store.STATUS_ZH, "titles": titles}
     return render(request, "jobs.html", context)
 
 

@@ -10,7 +10,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shuzhi.aigc import visible_label
 from shuzhi.api.deps import DbSession, get_principal, login_session, record_security_event
 from shuzhi.api.errors import validation_problems, validation_summary
+from shuzhi.cn.clock import CHINA as CHINA
+from shuzhi.cn.clock import local_time as local_time
 from shuzhi.console.i18n import DEFAULT, LANGUAGES, translate
 from shuzhi.errors import InvalidInput, NotFound, PermissionDenied, ShuzhiError, Unauthenticated
 from shuzhi.platform.identity import Principal
@@ -30,7 +31,6 @@ from shuzhi.platform.roles import ROLE_LABELS_ZH, Role
 from shuzhi.storage.refusals import refusal_message
 
 LANG_COOKIE = "shuzhi_lang"
-CHINA = ZoneInfo("Asia/Shanghai")
 HERE = Path(__file__).parent
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -65,15 +65,8 @@ def language(request: Request) -> str:
     return lang if lang in LANGUAGES else DEFAULT
 
 
-def local_time(value: datetime | None, with_seconds: bool = False, zone: str = "") -> str:
-    """``value`` in the deployment's zone; ``zone`` (its name) is appended when given."""
-    if value is None:
-        return ""
-    fmt = "%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M"
-    shown = value.astimezone(CHINA).strftime(fmt)
-    return f"{shown} ({zone})" if zone else shown
-
-
+# ``CHINA`` and ``local_time`` live in ``shuzhi.cn.clock`` (the batch files format times with
+# them too); pages import them from here.
 def zone_name(lang: str) -> str:
     """How a reader names the deployment's zone (``CHINA``): 北京时间, or Beijing time (UTC+8)."""
     return translate("time.zone", lang)

@@ -32,7 +32,13 @@ class ProfileParams(BaseModel):
     dataset: DatasetRef = Field(description="数据集名称或编号")
 
 
-@job_kind("data.quality", title="数据质量检查", permission="data.manage", params=QualityParams)
+@job_kind(
+    "data.quality",
+    title="数据质量检查",
+    title_en="Data quality check",
+    permission="data.manage",
+    params=QualityParams,
+)
 def quality_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Run the rules of one dataset (``params.dataset``) or of every dataset that has rules."""
     with ctx.db.session() as session:
@@ -55,7 +61,13 @@ def _run_one(session: Session, *, name: str) -> float | None:
     return service.run_quality(session, dataset.id, triggered_by="schedule").score
 
 
-@job_kind("data.profile", title="数据集画像", permission="data.manage", params=ProfileParams)
+@job_kind(
+    "data.profile",
+    title="数据集画像",
+    title_en="Dataset profile",
+    permission="data.manage",
+    params=ProfileParams,
+)
 def profile_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     """Profile a registered dataset (large ones take minutes, so they run as a job)."""
     with ctx.db.session() as session:

@@ -44,6 +44,12 @@ class JobKind:
     permission: str | None = "job.submit"
     via: str | None = None
     params: type[BaseModel] | None = None
+    title_en: str = ""
+
+    def label(self, lang: str = "zh") -> str:
+        """The kind's title as people read it (the CLI, the API and the console's pages): the
+        Chinese ``title``; in English ``title_en``, else the name."""
+        return self.title if lang == "zh" else self.title_en or self.name
 
     @property
     def submittable(self) -> bool:
@@ -68,9 +74,12 @@ def job_kind(
     permission: str | None = "job.submit",
     via: str | None = None,
     params: type[BaseModel] | None = None,
+    title_en: str = "",
 ) -> Callable[[JobFunction], JobFunction]:
     """Register ``fn(ctx, params) -> dict | None`` as the job kind ``name``.
 
+    ``title`` is the one name of the kind everywhere people read it: ``shuzhi jobs``, the API's
+    ``GET /api/jobs/kinds`` and the console (``title_en`` on its English pages).
     ``permission`` is what a person needs to submit it through the API (``None``: system only,
     e.g. audit retention). ``via`` names the route that alone submits it, for a kind whose params
     hold server paths or the acting department (the generic ``POST /api/jobs`` refuses it, since
@@ -88,8 +97,9 @@ def job_kind(
             if qualname != f"{fn.__module__}.{fn.__qualname__}":
                 raise ValueError(f"job kind {name!r} is already registered by {qualname}")
         _KINDS[name] = JobKind(
-            name, fn, title or name, max_attempts, backoff_seconds, permission, via, params
-        )
+            name, fn, title or name, max_attempts, backoff_seconds, permission, via, params,
+            title_en,
+        )  # fmt: skip
         return fn
 
     return register

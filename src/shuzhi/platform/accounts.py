@@ -24,7 +24,7 @@ from shuzhi.platform.identity import (
     hash_password,
     verify_password,
 )
-from shuzhi.platform.roles import SEPARATED_ROLES, Role
+from shuzhi.platform.roles import ROLE_LABELS_ZH, SEPARATED_ROLES, Role
 from shuzhi.platform.sessions import revoke_all_sessions
 from shuzhi.storage.db import utcnow
 from shuzhi.storage.models import ApiKey, Department, User, UserRole
@@ -184,7 +184,7 @@ def _parse_role(role: Role | str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        names = "、".join(r.value for r in Role)
+        names = "、".join(f"{ROLE_LABELS_ZH[r]}（{r.value}）" for r in Role)
         raise InvalidInput(f"未知角色：{role}", hint=f"可选：{names}") from None
 
 

@@ -15,7 +15,13 @@ from shuzhi.storage.db import utcnow
 DEFAULT_AUDIT_KEEP_DAYS = 365
 
 
-@job_kind("review.escalate", title="复核任务超期升级", permission=None, max_attempts=1)
+@job_kind(
+    "review.escalate",
+    title="复核任务超期升级",
+    title_en="Review escalation",
+    permission=None,
+    max_attempts=1,
+)
 def escalate_reviews(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.db.session() as session:
         escalated = review.escalate_overdue(session)
@@ -23,7 +29,13 @@ def escalate_reviews(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     return {"escalated": len(escalated), "pending": pending, "overdue": overdue}
 
 
-@job_kind("audit.retention", title="审计日志到期清理", permission=None, max_attempts=1)
+@job_kind(
+    "audit.retention",
+    title="审计日志到期清理",
+    title_en="Audit retention",
+    permission=None,
+    max_attempts=1,
+)
 def audit_retention(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     keep = max(int(params.get("keep_days", DEFAULT_AUDIT_KEEP_DAYS)), MIN_RETENTION.days)
     with ctx.db.session() as session:
@@ -31,7 +43,13 @@ def audit_retention(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     return {"pruned": result.pruned, "keep_days": keep}
 
 
-@job_kind("privacy.retention", title="会话与上传文件到期清理", permission=None, max_attempts=1)
+@job_kind(
+    "privacy.retention",
+    title="会话与上传文件到期清理",
+    title_en="Conversation and upload retention",
+    permission=None,
+    max_attempts=1,
+)
 def privacy_retention(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.db.session() as session:
         return apply_retention(session, ctx.settings).as_dict()

@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from shuzhi.cn.encoding import decode_bytes
-from shuzhi.errors import InvalidInput, os_error_zh
+from shuzhi.errors import InvalidInput, os_error_zh, pydantic_problem_zh, yaml_error_zh
 from shuzhi.scenarios.definition import ScenarioDef
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -51,20 +51,37 @@ def parse_yaml(text: str, origin: str) -> tuple[Any, yaml.Node | None]:
             _refuse_duplicate_keys(node, origin)
         data = loader.construct_document(node) if node is not None else None
     except yaml.reader.ReaderError as exc:
-        code = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
-        raise InvalidInput(
-            f"{origin}：第 {exc.position + 1} 个字符 {code} 是 YAML 不允许的控制字符，请删去后重试"
-        ) from exc
+        raise InvalidInput(f"{origin}：{yaml_error_zh(exc)}") from exc
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InvalidInput(f"{origin} {where} YAML 格式错误：{problem}") from exc
-    except ValueError as exc:  # e.g. an impossible date such as 2024-02-30
-        raise InvalidInput(f"{origin} YAML 中有无法解析的值：{exc}", hint="日期可加引号") from exc
+        raise InvalidInput(f"{origin} YAML 格式错误：{yaml_error_zh(exc)}") from exc
+    except ValueError as exc:  # an impossible date such as 2024-02-30
+        bad = _impossible_date(node)
+        where = f" 第 {bad.start_mark.line + 1} 行" if bad is not None else ""
+        value = f" {bad.value} " if bad is not None else ""
+        raise InvalidInput(
+            f"{origin}{where}：日期{value}不存在", hint="改正日期；不是日期的值请加引号"
+        ) from exc
     finally:
         loader.dispose()
     return data, node
+
+
+def _impossible_date(node: yaml.Node | None) -> yaml.ScalarNode | None:
+    """The first value written as a date that is no date (PyYAML says only "day is out of
+    range for month", with no place)."""
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop(0)
+        if isinstance(current, yaml.ScalarNode) and current.tag.endswith(":timestamp"):
+            try:
+                yaml.SafeLoader("").construct_yaml_timestamp(current)
+            except ValueError:
+                return current
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend(part for pair in current.value for part in pair)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return None
 
 
 def _refuse_duplicate_keys(node: yaml.Node, origin: str) -> None:
@@ -118,8 +135,7 @@ def validation_problems(
         loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
         line = line_of(node, prefix + loc)
         path = ".".join(str(p) for p in loc) or "（整个文件）"
-        message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{origin}:{line or '?'} 字段 {path}：{message}")
+        problems.append(f"{origin}:{line or '?'} 字段 {path}：{pydantic_problem_zh(error)}")
     return problems
 
 

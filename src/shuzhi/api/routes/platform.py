@@ -522,7 +522,9 @@ def get_review(
 
 class Decision(BaseModel):
     action: str = Field(description="accept | edit | reject")
-    reason: Text = ""
+    reason: Text = Field(
+        default="", max_length=review.MAX_REASON, description="理由：修改或退回时必填"
+    )
     edited: dict[str, Any] | None = None
 
 

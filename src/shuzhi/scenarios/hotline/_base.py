@@ -6,7 +6,7 @@ from datetime import date
 
 from shuzhi.cn.calendar import default_calendar
 from shuzhi.cn.encoding import decode_bytes
-from shuzhi.cn.text import clean_text, segment
+from shuzhi.cn.text import clean_text, segment, tag
 from shuzhi.privacy import mask, mask_for_display
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "mask_for_display",
     "mask_requester",
     "segment",
+    "tag",
 ]
 
 

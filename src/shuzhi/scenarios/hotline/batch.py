@@ -3,7 +3,8 @@
 import → clean → mask → classify → extract → deadline → (store) → write. Each step is a named
 function; the job reports progress through a callback so the CLI, the API and the job queue
 can all run it. Work-order codes come from the input file's content and the row number, so
-running the same file again never creates an order twice.
+running the same file again never creates an order twice; its files then show the stored orders
+as they stand (a reviewer's decisions included), not the run's fresh proposals.
 """
 
 from __future__ import annotations
@@ -67,7 +68,18 @@ class BatchResult:
 
     @property
     def review_count(self) -> int:
-        return sum(1 for o in self.orders if o.dispatch.needs_review)
+        """Orders waiting for a person: this run's proposals, or as stored when already known."""
+        return sum(1 for o in self.orders if o.status == "pending_review")
+
+    @property
+    def manual_count(self) -> int:
+        """Orders a reviewer sent back to the hotline office to dispatch by hand."""
+        return sum(1 for o in self.orders if o.status == "manual_dispatch")
+
+    @property
+    def human_count(self) -> int:
+        """Orders whose dispatch a person decided (a re-run of a file that was reviewed)."""
+        return sum(1 for o in self.orders if o.decided_by == "human")
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -75,7 +87,9 @@ class BatchResult:
             "messages": len(self.orders),
             "problems": len(self.imported.problems),
             "to_review": self.review_count,
-            "dispatched": len(self.orders) - self.review_count,
+            "dispatched": len(self.orders) - self.review_count - self.manual_count,
+            "manual_dispatch": self.manual_count,
+            "decided_by_human": self.human_count,
             "model": self.model,
             "threshold": self.threshold,
             "evaluation": _short_evaluation(self.evaluation),

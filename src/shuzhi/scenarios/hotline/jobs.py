@@ -55,7 +55,12 @@ def _path(params: dict[str, Any], key: str) -> Path | None:
 
 
 # Its params are server paths and the acting department: only submit_batch() sets them.
-@job_kind(KIND, title="热线工单批量处理", via="POST /api/hotline/batches 或控制台“批量派单”页面")
+@job_kind(
+    KIND,
+    title="热线工单批量处理",
+    title_en="Hotline batch",
+    via="POST /api/hotline/batches 或控制台“批量派单”页面",
+)
 def hotline_batch(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     source = _path(params, "input")
     if source is None:
@@ -84,10 +89,11 @@ def hotline_batch(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _distribution(result: BatchResult) -> dict[str, Any]:
-    """How the batch was decided and where it went, for the console's summary chart."""
-    modes = {o.dispatch.mode for o in result.orders}
-    categories = Counter(o.dispatch.category for o in result.orders)
-    units = Counter(o.dispatch.handling_unit or "（待定）" for o in result.orders)
+    """How the batch was decided and where it went (as stored, on a re-run), for the console's
+    summary chart."""
+    modes = {o.mode for o in result.orders}
+    categories = Counter(o.category for o in result.orders)
+    units = Counter(o.handling_unit or "（待定）" for o in result.orders)
     return {
         "mode": "model" if "model" in modes else "offline",
         "categories": categories.most_common(TOP_N),

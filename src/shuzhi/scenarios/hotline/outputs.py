@@ -11,6 +11,7 @@ import html
 import json
 import re
 from collections import Counter
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from openpyxl import Workbook
 from openpyxl.packaging.custom import StringProperty
 
 from shuzhi.aigc import ImplicitLabel, Mode, new_content_id, visible_label
+from shuzhi.cn.clock import ZONE_ZH, local_time
 from shuzhi.exports import sheet_row
 from shuzhi.scenarios.hotline.batch import BatchResult
 
@@ -26,7 +28,7 @@ ORDER_COLUMNS = [
     ("code", "工单编号"),
     ("source_row", "源文件行号"),
     ("source_ref", "原编号"),
-    ("received_at", "受理时间(UTC)"),
+    ("received_at", f"受理时间({ZONE_ZH})"),
     ("requester", "来电人(脱敏)"),
     ("title", "标题"),
     ("text", "内容(脱敏)"),
@@ -35,6 +37,10 @@ ORDER_COLUMNS = [
     ("handling_unit", "承办单位"),
     ("confidence", "置信度"),
     ("status", "状态"),
+    ("decided_by", "决定方"),
+    ("reviewer", "复核人"),
+    ("review_result", "复核结果"),
+    ("decided_at", f"复核时间({ZONE_ZH})"),
     ("order_type", "诉求类型"),
     ("urgency", "紧急程度"),
     ("deadline", "办理期限"),
@@ -45,7 +51,20 @@ ORDER_COLUMNS = [
     ("model", "模型"),
     ("label", "原分类(如有)"),
 ]
-STATUS_ZH = {"dispatched": "已派单", "pending_review": "待人工复核"}
+# The console's words for the same codes (``console/messages.yaml``: wo_status, review_status,
+# mode), so a clerk reads one word for one state in both.
+STATUS_ZH = {
+    "new": "新建",
+    "dispatched": "已派单",
+    "pending_review": "待人工复核",
+    "manual_dispatch": "待人工派单",
+    "replied": "已答复",
+    "closed": "已办结",
+    "returned": "已退回",
+}
+REVIEW_ZH = {"accepted": "已采纳", "edited": "已修改采纳", "rejected": "已退回"}
+DECIDED_ZH = {"ai": "AI建议", "human": "人工"}
+MODE_ZH = {"offline": "离线（历史工单训练的分类模型）", "model": "大模型生成"}
 URGENCY_ZH = {"urgent": "紧急", "high": "较急", "normal": "一般"}
 
 
@@ -65,10 +84,32 @@ def write_outputs(result: BatchResult, out_dir: Path) -> dict[str, str]:
 
 
 def _offline(result: BatchResult) -> bool:
-    return all(o.dispatch.mode == "offline" for o in result.orders)
+    return all(o.mode == "offline" for o in result.orders)
+
+
+def _decision_cell(decision: dict[str, Any], key: str) -> Any:
+    """Who decided the dispatch, what and when (empty while the AI proposal stands)."""
+    if key == "reviewer":
+        return decision.get("by")
+    if key == "review_result":
+        return REVIEW_ZH.get(decision.get("status") or "", decision.get("status"))
+    return _local(decision.get("at"))
+
+
+def _local(iso: str | None) -> str:
+    """An ISO 8601 time of a row as the console shows it, in Beijing time."""
+    return local_time(datetime.fromisoformat(iso), with_seconds=True) if iso else ""
 
 
 def _cell(row: dict[str, Any], key: str, types: dict[str, str]) -> Any:
+    if key == "received_at":
+        return _local(row["received_at"])
+    if key == "decided_by":
+        return DECIDED_ZH.get(row["decided_by"], row["decided_by"])
+    if key in ("reviewer", "review_result", "decided_at"):
+        return _decision_cell(row["decision"] or {}, key)
+    if key == "mode":
+        return MODE_ZH.get(row["mode"], row["mode"])
     if key == "place":
         return "".join(row["location"].get(k, "") for k in ("district", "street", "road", "estate"))
     if key == "category_path":
@@ -108,7 +149,9 @@ def write_workbook(
     for p in result.imported.problems:
         problems.append([p.row, p.reason, "是" if p.kept else "否"])
     topics = workbook.create_sheet("热点")
-    topics.append(["排名", "热点", "留言数", "点赞数", "热度（最热=100）", "起止时间", "工单编号"])
+    topics.append(
+        ["排名", "热点", "留言数", "点赞数", "热度（最热=100）", f"起止日期({ZONE_ZH})", "工单编号"]
+    )
     # Heat decays with age, so over years of messages its raw value spans many orders of
     # magnitude (9.7e-11 …): shown relative to the hottest topic, as the HTML report does.
     hottest = max((t["heat"] for t in result.hot_topics), default=0.0) or 1.0
@@ -122,15 +165,24 @@ def write_workbook(
 
 
 def _about(result: BatchResult) -> dict[str, Any]:
-    return {
+    about: dict[str, Any] = {
         "源文件": Path(result.source).name,
         "工单数": len(result.orders),
         "待人工复核": result.review_count,
+        "人工已决定派单": result.human_count,
         "派单模型": result.model,
         "置信度阈值": result.threshold,
         "无法使用的行": sum(1 for p in result.imported.problems if not p.kept),
         "说明": "派单为AI建议：低于阈值的工单进入人工复核，其余由承办单位确认后办理",
+        "时间": f"均为{ZONE_ZH}",
     }
+    known = sum(1 for o in result.orders if o.stored is not None)
+    if known:
+        about["重复导入"] = (
+            f"{known} 张工单此前已导入，未重复写入；其分类、承办单位、状态和决定方"
+            "按数据库中的现状写出（含人工复核的决定）"
+        )
+    return about
 
 
 def write_jsonl(rows: list[dict[str, Any]], label: ImplicitLabel, path: Path) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+
+from shuzhi.cn.clock import local_iso
 
 
 @dataclass
@@ -76,8 +78,29 @@ class Dispatch:
 
 
 @dataclass
+class Stored:
+    """How an order already in the database stands there, when its file is run again.
+
+    Storing never overwrites a known order, so what a reviewer decided since the first run (the
+    category, the unit, the status, ``decided_by``) stays; the files of the new run show this,
+    not the run's fresh proposal."""
+
+    category: str
+    category_path: list[str]
+    handling_unit: str
+    confidence: float
+    candidates: list[tuple[str, float]]
+    status: str
+    decided_by: str  # "ai" or "human"
+    mode: str
+    model: str
+    decision: dict[str, Any] | None = None  # details.dispatch_decision: who, when, what, why
+    reply_status: str | None = None
+
+
+@dataclass
 class Order:
-    """A work order as the batch produces it, before it is stored or written out."""
+    """A work order as the batch produces it; ``stored`` is set when it was already stored."""
 
     code: str
     message: Message
@@ -91,13 +114,37 @@ class Order:
     dispatch: Dispatch
     category_path: list[str] = field(default_factory=list)
     demands: list[str] = field(default_factory=list)
+    stored: Stored | None = None
+
+    @property
+    def proposed_status(self) -> str:
+        """The status this run's proposal gives: what a new order is stored with."""
+        return "pending_review" if self.dispatch.needs_review else "dispatched"
 
     @property
     def status(self) -> str:
-        return "pending_review" if self.dispatch.needs_review else "dispatched"
+        return self.stored.status if self.stored else self.proposed_status
+
+    @property
+    def category(self) -> str:
+        return self.stored.category if self.stored else self.dispatch.category
+
+    @property
+    def handling_unit(self) -> str:
+        return self.stored.handling_unit if self.stored else self.dispatch.handling_unit
+
+    @property
+    def decided_by(self) -> str:
+        return self.stored.decided_by if self.stored else "ai"
+
+    @property
+    def mode(self) -> str:
+        return self.stored.mode if self.stored else self.dispatch.mode
 
     def as_dict(self) -> dict[str, Any]:
-        m, d = self.message, self.dispatch
+        """The order as written to the batch's files; times with Beijing's offset."""
+        m, d, s = self.message, self.dispatch, self.stored
+        confidence, candidates = (s.confidence, s.candidates) if s else (d.confidence, d.candidates)
         return {
             "code": self.code,
             "source_row": m.row,
@@ -105,21 +152,39 @@ class Order:
             "title": self.masked_title,
             "text": self.masked_text,
             "requester": self.requester_display,
-            "received_at": m.received_at.isoformat() if m.received_at else None,
+            "received_at": local_iso(m.received_at),
             "location": self.location,
-            "category": d.category,
-            "category_path": self.category_path,
-            "handling_unit": d.handling_unit,
+            "category": self.category,
+            "category_path": s.category_path if s else self.category_path,
+            "handling_unit": self.handling_unit,
             "order_type": self.order_type,
             "urgency": self.urgency,
             "deadline": self.deadline.due.isoformat() if self.deadline.due else None,
             "deadline_basis": self.deadline.basis,
-            "confidence": round(d.confidence, 4),
-            "candidates": [[c, round(p, 4)] for c, p in d.candidates],
+            "confidence": round(confidence, 4),
+            "candidates": [[c, round(p, 4)] for c, p in candidates],
             "status": self.status,
-            "decided_by": "ai",
-            "mode": d.mode,
-            "model": d.model,
+            "decided_by": self.decided_by,
+            "decision": _decision(s.decision) if s else None,
+            "reply_status": s.reply_status if s else None,
+            "mode": self.mode,
+            "model": s.model if s else d.model,
             "demands": self.demands,
             "label": m.label,
         }
+
+
+def _decision(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored dispatch decision, its time (stored in UTC) given with Beijing's offset."""
+    if not record:
+        return None
+    return {**record, "at": local_iso(_decision_time(record))}
+
+
+def _decision_time(record: dict[str, Any] | None) -> datetime | None:
+    """When a stored decision was made (``at``, ISO 8601 in UTC), or None."""
+    try:
+        at = datetime.fromisoformat(str((record or {}).get("at") or ""))
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

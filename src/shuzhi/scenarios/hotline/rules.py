@@ -10,15 +10,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from shuzhi.errors import InvalidInput, os_error_zh
+from shuzhi.errors import InvalidInput, pydantic_problem_zh
 from shuzhi.scenarios.hotline._base import add_working_days
 from shuzhi.scenarios.hotline.importing import BEIJING
 from shuzhi.scenarios.hotline.records import Deadline
+from shuzhi.scenarios.loader import line_of, parse_yaml, read_yaml_file
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class DeadlineRule(BaseModel):
@@ -104,34 +106,31 @@ class Rules:
         return d.by_urgency.get(urgency) or d.by_type.get(order_type) or d.default
 
 
-def _read_yaml(path: Path | None, packaged: str) -> Any:
+def _read(path: Path | None, packaged: str, model: type[M]) -> M:
+    """One rules file as ``model``; a mistake is one Chinese line naming the file and line."""
     if path is None:
+        origin = f"热线规则文件 {packaged}（随软件提供）"
         text = resources.files(__package__).joinpath(f"data/{packaged}").read_text("utf-8")
     else:
-        try:
-            text = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise InvalidInput(
-                f"无法读取规则文件 {path}：{os_error_zh(exc)}", hint="检查文件路径"
-            ) from exc
+        origin = f"热线规则文件 {path}"
+        text = read_yaml_file(Path(path), "热线规则文件")
+    data, node = parse_yaml(text, origin)
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        line = line_of(node, loc)
+        where = f" 第 {line} 行" if line is not None else ""
+        field = ".".join(str(p) for p in loc) or "（整个文件）"
         raise InvalidInput(
-            f"热线规则文件 {path or packaged} 不是有效的 YAML：{exc}", hint="检查缩进和引号"
+            f"{origin}{where}：{field}：{pydantic_problem_zh(first)}",
+            hint=f"对照随软件提供的 shuzhi/scenarios/hotline/data/{packaged} 修改",
         ) from exc
 
 
 def load_rules(rules_path: Path | None = None, duty_path: Path | None = None) -> Rules:
     """The rules in force: the packaged defaults unless other files are given."""
-    try:
-        file = RulesFile.model_validate(_read_yaml(rules_path, "rules.yaml"))
-        duty = DutyFile.model_validate(_read_yaml(duty_path, "duty.yaml"))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(
-            f"热线规则文件有误：{where}：{first['msg']}",
-            hint="对照 shuzhi/scenarios/hotline/data/ 下的 rules.yaml、duty.yaml 修改",
-        ) from exc
-    return Rules(file, duty)
+    return Rules(
+        _read(rules_path, "rules.yaml", RulesFile), _read(duty_path, "duty.yaml", DutyFile)
+    )

@@ -33,7 +33,7 @@ from shuzhi.scenarios.hotline.decisions import (
 )
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD, Dispatcher, SimilarCases
 from shuzhi.scenarios.hotline.importing import BEIJING, import_file
-from shuzhi.scenarios.hotline.records import Order
+from shuzhi.scenarios.hotline.records import Order, Stored
 from shuzhi.scenarios.hotline.taxonomy import load_taxonomy
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import ReviewTask, WorkOrder
@@ -152,11 +152,41 @@ def _model_dispatcher(
     return Dispatcher(job.classifier, job.rules, job.threshold, GatewayModelStep(gateway), similar)
 
 
-def _existing_codes(session: Session, codes: Sequence[str]) -> set[str]:
-    found: set[str] = set()
+_STORED_COLUMNS = (
+    WorkOrder.code,
+    WorkOrder.category,
+    WorkOrder.category_path,
+    WorkOrder.handling_unit,
+    WorkOrder.confidence,
+    WorkOrder.status,
+    WorkOrder.decided_by,
+    WorkOrder.mode,
+    WorkOrder.model,
+    WorkOrder.details,
+    WorkOrder.reply_status,
+)
+
+
+def stored_states(session: Session, codes: Sequence[str]) -> dict[str, Stored]:
+    """How the orders of ``codes`` that are already stored stand now, by code (500 a query)."""
+    found: dict[str, Stored] = {}
     for start in range(0, len(codes), 500):
         chunk = codes[start : start + 500]
-        found.update(session.scalars(select(WorkOrder.code).where(WorkOrder.code.in_(chunk))))
+        for row in session.execute(select(*_STORED_COLUMNS).where(WorkOrder.code.in_(chunk))):
+            details = row.details or {}
+            found[row.code] = Stored(
+                category=row.category or "",
+                category_path=list(row.category_path or []),
+                handling_unit=row.handling_unit or "",
+                confidence=float(row.confidence or 0.0),
+                candidates=[(str(c), float(p)) for c, p in details.get("candidates") or []],
+                status=row.status,
+                decided_by=row.decided_by,
+                mode=row.mode,
+                model=row.model or "",
+                decision=details.get("dispatch_decision"),
+                reply_status=row.reply_status,
+            )
     return found
 
 
@@ -171,16 +201,21 @@ def store_orders(
     """Insert new work orders and a review task for each low-confidence one; skip known codes.
 
     A dispatched order goes to its handling unit's department; the others, and every review
-    task, to ``department_id`` (default: the hotline office)."""
+    task, to ``department_id`` (default: the hotline office). Each known order gets its state
+    in the database (``Order.stored``), so the files written afterwards show what a reviewer
+    decided since the first run rather than this run's proposal."""
     with db.session() as session:
-        existing = _existing_codes(session, [o.code for o in result.orders])
-        new = [o for o in result.orders if o.code not in existing]
+        stored = stored_states(session, [o.code for o in result.orders])
+        for order in result.orders:
+            order.stored = stored.get(order.code)
+        new = [o for o in result.orders if o.stored is None]
         hotline = department_id or hotline_department(session).id
         units = unit_departments(session)
-        rows = [
-            _row(o, job_id, owning_department(o.status, o.dispatch.handling_unit, units, hotline))
+        owners = [
+            owning_department(o.proposed_status, o.dispatch.handling_unit, units, hotline)
             for o in new
         ]
+        rows = [_row(o, job_id, owner) for o, owner in zip(new, owners, strict=True)]
         for start in range(0, len(rows), INSERT_CHUNK):  # bounded memory for large files
             session.bulk_insert_mappings(WorkOrder, rows[start : start + INSERT_CHUNK])
             session.flush()
@@ -193,11 +228,11 @@ def store_orders(
             target=Path(result.source).name,
             actor_kind="user" if actor != "system" else "system",
             inserted=len(new),
-            skipped=len(existing),
+            skipped=len(stored),
             review_tasks=len(reviews),
             model=result.model,
         )
-    return {"inserted": len(new), "skipped": len(existing), "review_tasks": len(reviews)}
+    return {"inserted": len(new), "skipped": len(stored), "review_tasks": len(reviews)}
 
 
 def _row(order: Order, job_id: int | None, department_id: int) -> dict[str, Any]:
@@ -218,7 +253,7 @@ def _row(order: Order, job_id: int | None, department_id: int) -> dict[str, Any]
         "urgency": order.urgency,
         "deadline": order.deadline.due,
         "confidence": d.confidence,
-        "status": order.status,
+        "status": order.proposed_status,
         "decided_by": "ai",
         "model": d.model[:128],
         "mode": d.mode,

@@ -33,7 +33,7 @@ if (D.evaluation) {
 // orders of magnitude; it is shown relative to the hottest topic (= 100).
 const hottest = Math.max(...D.hot_topics.map(t => t.heat), 0) || 1;
 const relHeat = h => { const r = 100 * h / hottest; return r >= 0.1 ? r.toFixed(1) : '<0.1'; };
-rows('topics', ['<tr><th>排名</th><th>热点</th><th>留言数</th><th>点赞</th><th>热度（最热=100）</th><th>时间</th><th>代表留言</th></tr>']
+rows('topics', ['<tr><th>排名</th><th>热点</th><th>留言数</th><th>点赞</th><th>热度（最热=100）</th><th>时间（北京时间）</th><th>代表留言</th></tr>']
   .concat(D.hot_topics.map(t => `<tr><td>${t.rank}</td><td>${esc(t.name)}</td><td>${t.messages}</td><td>${t.votes_up}</td><td>${relHeat(t.heat)}</td>` +
   `<td>${esc((t.first_at||'').slice(0,10))} ~ ${esc((t.last_at||'').slice(0,10))}</td><td>${t.examples.map(e => esc(e.title || e.text.slice(0, 40))).join('<br>')}</td></tr>`)));
 rows('problems', ['<tr><th>行号</th><th>原因</th></tr>'].concat(D.problems.map(p => `<tr><td>${p[0]}</td><td>${esc(p[1])}</td></tr>`)));
