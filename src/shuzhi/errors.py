@@ -339,10 +339,11 @@ def pydantic_problem_zh(error: Mapping[str, Any]) -> str:
     if kind == "string_too_long":
         now = f"（现有 {len(given)} 个）" if isinstance(given, str) else ""
         return f"最多 {ctx.get('max_length')} 个字符{now}"
-    if kind == "too_short":
-        return f"至少 {ctx.get('min_length')} 项"
-    if kind == "too_long":
-        return f"最多 {ctx.get('max_length')} 项"
+    if kind in ("too_short", "too_long"):  # a length checked after a validator: text or a list
+        unit = "个字符" if isinstance(given, str) else "项"
+        if kind == "too_short":
+            return f"至少 {ctx.get('min_length')} {unit}"
+        return f"最多 {ctx.get('max_length')} {unit}"
     if kind in _BOUNDS_ZH:
         return f"应{_BOUNDS_ZH[kind]} {next(iter(ctx.values()), '')}"
     if kind == "multiple_of":

@@ -111,6 +111,7 @@ def test_problems_name_the_field_and_the_line(settings: Settings, db: Database) 
                          headers=headers)  # fmt: skip
     assert broken.status_code == 422 and "YAML 格式错误" in broken.text
     assert re.search(r'data-line="\d+" data-field="（YAML 格式）"', broken.text)
+    assert "expected" not in broken.text and "flow sequence" not in broken.text, "PyYAML's words"
 
 
 def test_departments_bound_what_may_be_defined(settings: Settings, db: Database) -> None:

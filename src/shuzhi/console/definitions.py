@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.employees import service
 from shuzhi.employees.definition import EmployeeDefinition
-from shuzhi.errors import InvalidInput
+from shuzhi.errors import InvalidInput, pydantic_problem_zh, yaml_error_zh
 from shuzhi.platform.identity import Principal
 from shuzhi.scenarios.loader import line_of, parse_yaml
 from shuzhi.storage.models import Department, Employee
@@ -119,10 +119,11 @@ def _parse(text: str) -> tuple[dict[str, Any], Any] | Problem:
     try:
         data, node = parse_yaml(text, "YAML")
     except InvalidInput as exc:
-        mark = getattr(exc.__cause__, "problem_mark", None)
-        problem = getattr(exc.__cause__, "problem", None) or exc.message
+        cause = exc.__cause__
+        mark = getattr(cause, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        return Problem("（YAML 格式）", line, f"YAML 格式错误：{problem}（注意缩进和冒号后的空格）")
+        problem = yaml_error_zh(cause) if cause is not None else exc.message
+        return Problem("（YAML 格式）", line, f"YAML 格式错误：{problem}")
     if not isinstance(data, dict):
         return Problem(WHOLE, 1, "员工定义应是“字段: 值”形式的键值映射")
     return data, node
@@ -143,39 +144,18 @@ _RULES = {
 }
 
 
-_MESSAGES = {
+# Where a YAML author needs more than the shared wording (shuzhi.errors.pydantic_problem_zh).
+_YAML_HINTS = {
     "missing": "缺少必填字段",
     "extra_forbidden": "不认识的字段（是否拼写有误？）",
-    "string_type": "应为文字",
-    "string_too_short": "不能为空（至少 {min_length} 个字）",
-    "string_too_long": "太长（最多 {max_length} 个字）",
-    "string_pattern_mismatch": "格式不符合要求（规则：{pattern}）",
-    "int_parsing": "应为整数",
-    "int_type": "应为整数",
-    "float_parsing": "应为数字",
-    "bool_parsing": "应为 true 或 false",
-    "bool_type": "应为 true 或 false",
     "list_type": "应为列表，例如 [a, b] 或每行一个“- 项”",
     "dict_type": "应为键值映射",
     "model_type": "应为键值映射（子字段缩进写在下面）",
-    "greater_than_equal": "不能小于 {ge}",
-    "less_than_equal": "不能大于 {le}",
-    "greater_than": "须大于 {gt}",
-    "literal_error": "只能是 {expected}",
 }
 
 
 def _message(error: ErrorDetails) -> str:
-    kind = error["type"]
-    if kind == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
-    template = _MESSAGES.get(kind)
-    if template is None:
-        return str(error["msg"])
-    try:
-        return template.format(**error.get("ctx", {}))
-    except KeyError:
-        return str(error["msg"])
+    return _YAML_HINTS.get(error["type"]) or pydantic_problem_zh(error)
 
 
 # -- what the definition refers to ----------------------------------------------------------------

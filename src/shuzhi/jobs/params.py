@@ -12,23 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from shuzhi.errors import InvalidInput
-
-# Pydantic's English messages for the mistakes job params see, in the operator's language.
-_PROBLEMS_ZH = {
-    "missing": "必填，缺少此项",
-    "extra_forbidden": "不认识的参数",
-    "string_type": "应为文本",
-    "int_type": "应为整数",
-    "int_parsing": "应为整数",
-    "float_type": "应为数字",
-    "float_parsing": "应为数字",
-    "bool_type": "应为 true 或 false",
-    "bool_parsing": "应为 true 或 false",
-    "list_type": "应为列表",
-    "dict_type": "应为对象（键值对）",
-    "model_type": "应为对象（键值对）",
-}
+from shuzhi.errors import InvalidInput, pydantic_problem_zh
 
 
 def check_params(model: type[BaseModel], params: dict[str, Any], title: str) -> dict[str, Any]:
@@ -76,13 +60,6 @@ def _either(problems: list[str]) -> str:
 
 
 def _problem(error: Any) -> str:
-    ctx = error.get("ctx") or {}
-    kind = error["type"]
-    if kind in ("string_too_short", "too_short"):  # too_short: a length checked after a validator
-        return f"至少 {ctx.get('min_length')} 个字符"
-    if kind in ("string_too_long", "too_long"):
-        return f"最多 {ctx.get('max_length')} 个字符"
-    if kind in ("greater_than_equal", "less_than_equal"):
-        word = "不小于" if kind == "greater_than_equal" else "不大于"
-        return f"应{word} {next(iter(ctx.values()), '')}"
-    return _PROBLEMS_ZH.get(kind, str(error["msg"]))
+    if error["type"] == "extra_forbidden":
+        return "不认识的参数"
+    return pydantic_problem_zh(error)
