@@ -20,12 +20,12 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from shuzhi.cn.calendar import default_calendar
+from shuzhi.cn.clock import CHINA
 from shuzhi.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from shuzhi.platform.audit import audit
 from shuzhi.platform.identity import Principal
@@ -45,7 +45,6 @@ _F = TypeVar("_F")
 HANDLER_GROUP = "shuzhi.review_handlers"
 
 DEFAULT_DUE_HOURS = 24
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class Status(StrEnum):
