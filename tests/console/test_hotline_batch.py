@@ -284,3 +284,31 @@ def test_a_failed_batch_shows_its_error_without_the_servers_paths(tmp_path: Path
     context = hotline_pages._job_context(job, data_dir)
     assert context["job_error"] == "无法读取文件：uploads/3/来电.xlsx（文件已损坏）"
     assert str(tmp_path) not in context["job_error"]
+
+
+def test_a_rerun_after_decisions_shows_them_on_the_batch_page(
+    app: FastAPI, worker: TestClient, db: Database
+) -> None:
+    """Rejected dispatches go back to manual dispatch: the figures must still add up."""
+    from shuzhi.platform import review
+    from shuzhi.platform.identity import principal_for_user
+    from shuzhi.storage.models import ReviewTask, User
+
+    with db.session() as session:
+        user(session, "op", (Role.OPERATOR, None))
+        user(session, "boss", (Role.REVIEWER, None))
+    client = _sign_in(app, "op", worker)
+    first = _wait(client, _start(client, messages_csv(), history=history_csv(), threshold="1.0"))
+    assert _figure(first, "to_review") == "9" and 'data-figure="manual_dispatch"' not in first
+    with db.session() as session:
+        boss = principal_for_user(
+            session, session.scalars(select(User).filter_by(username="boss")).one()
+        )
+        tasks = session.scalars(select(ReviewTask).order_by(ReviewTask.id)).all()
+        review.decide(session, tasks[0].id, boss, "reject", reason="跨部门事项")
+        review.decide(session, tasks[1].id, boss, "accept")
+
+    again = _wait(client, _start(client, messages_csv()))
+    figures = {n: int(_figure(again, n)) for n in ("dispatched", "to_review", "manual_dispatch")}
+    assert figures == {"dispatched": 1, "to_review": 7, "manual_dispatch": 1}
+    assert _figure(again, "decided_by_human") == "2" and "退回人工派单" in again
