@@ -30,6 +30,8 @@ def test_show_and_list_name_the_review_policy_in_chinese(
     listed = run_cli(monkeypatch, capsys, "scenarios", "list", "--field", "approval")
 
     assert "人工把关：人工审批后生效" in shown.stdout
+    asks = load_catalogue().get(SCENARIO).asks
+    assert "面向：群众" in shown.stdout and asks and asks[0] in shown.stdout
     assert "人工审批后生效" in listed.stdout
     for code in ("approve_before_effect", "none", "citizen_confirms", "sampled_after"):
         assert code not in shown.stdout + listed.stdout

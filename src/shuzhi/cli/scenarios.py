@@ -111,6 +111,10 @@ def show_cmd(scenario_id: ScenarioId) -> None:
     console.print(f"人工把关：{gate}  替代人工用时：{s.manual_minutes} 分钟")
     if s.description:
         console.print(s.description.strip())
+    audience = "群众（一网通办前台可转来）" if s.audience == "citizen" else "工作人员"
+    console.print(f"面向：{audience}")
+    if s.asks:
+        console.print("[bold]群众常见问法[/]  " + "；".join(s.asks), highlight=False)
     console.print("[bold]输入[/]")
     for spec in s.inputs:
         mark = "" if spec.required else "（选填）"

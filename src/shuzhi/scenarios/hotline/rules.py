@@ -1,7 +1,7 @@
 """The hotline's configurable rules: deadlines, types, urgency and the duty list (YAML files).
 
 Defaults ship in ``data/rules.yaml`` and ``data/duty.yaml`` and cite the Jinan 12345 hotline
-regulation; a deployment passes its own files to :func:`load_rules` / :func:`load_duty_list`.
+regulation; a deployment passes its own files to :func:`load_rules` (``rules_path``, ``duty_path``).
 """
 
 from __future__ import annotations
