@@ -3,6 +3,8 @@ the front desk routes offline by similarity, and with a model when one is config
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from shuzhi.aigc import Mode, visible_label
@@ -12,7 +14,7 @@ from shuzhi.employees.runtime import NOTHING_FITS, NOTHING_FOUND
 from shuzhi.gateway.testing import ScriptedModelServer
 from shuzhi.knowledge import KnowledgeService
 from shuzhi.storage.db import Database
-from shuzhi.storage.models import Conversation, Employee
+from shuzhi.storage.models import Conversation, Employee, WorkOrder
 from tests.employees.conftest import define, reviewer, say
 
 LAW = """# 中华人民共和国社会保险法
@@ -186,3 +188,15 @@ def test_a_message_of_invisible_characters_is_empty_and_nul_is_dropped(
     say(offline, conversation, "失业保险\x00金能领多久")
     stored = [m.content for m in offline.history(conversation) if m.role == "user"]
     assert stored == ["失业保险金能领多久"]
+
+
+def test_an_order_title_cut_from_the_message_never_keeps_part_of_a_phone_number(
+    offline: EmployeeRuntime,
+) -> None:
+    """The title is the message's first 30 characters: cut after masking, not before."""
+    message = "小区楼下烧烤店每天噪音到凌晨两点，我电话13912345678，请尽快处理"
+    assert message.index("139") < 30 < message.index("139") + 11, "the cut falls inside it"
+    say(offline, offline.start("hotline-receptionist"), message)
+    with offline.db.session() as session:
+        titles = list(session.scalars(select(WorkOrder.title)))
+    assert titles and all(not re.search(r"\d{5,}", t or "") for t in titles), titles

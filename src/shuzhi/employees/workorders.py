@@ -119,7 +119,8 @@ def propose(settings: Settings, title: str, text: str) -> Proposal:
 
 def register(ctx: SkillContext, title: str, text: str) -> dict[str, Any]:
     """Store the work order (masked, as the batch does) and queue an unsure dispatch."""
-    title = title or text[:30]
+    # Masked before it is cut: a cut through a phone number leaves digits no rule recognises.
+    title = title or mask_for_display(text)[:30]
     proposal = propose(ctx.settings, title, text)
     order = _store(ctx, title, text, proposal)
     ctx.sources.append({"kind": "rule", "citation": proposal.basis})
