@@ -87,6 +87,24 @@ def test_orders_belong_to_their_units_department_or_the_hotline_office(
     assert tasks and all(t.department_id == hotline for t in tasks)
 
 
+def test_a_department_named_without_the_city_owns_its_units_orders(db: Database) -> None:
+    """The duty list says 市人力资源和社会保障局; the shipped department is 人力资源和社会保障局."""
+    from shuzhi.scenarios.hotline.decisions import unit_departments
+
+    hrss = _department(db, "人力资源和社会保障局", "hrss")
+    market = _department(db, "市市场监督管理局", "market")
+    exact = _department(db, "市人力资源和社会保障局", "hrss-city")
+    with db.session() as session:
+        units = unit_departments(session)
+    assert units["人力资源和社会保障局"] == hrss and units["hrss"] == hrss
+    assert units["市人力资源和社会保障局"] == exact, "an exact name wins over another's spelling"
+    assert units["市场监督管理局"] == market and units["市市场监督管理局"] == market
+    with db.session() as session:
+        session.delete(session.get(Department, exact))
+    with db.session() as session:
+        assert unit_departments(session)["市人力资源和社会保障局"] == hrss
+
+
 def test_an_accepted_dispatch_sends_the_order_to_the_unit_as_a_human_decision(
     db: Database, classifier: DispatchClassifier, sample_files: tuple[Path, Path]
 ) -> None:

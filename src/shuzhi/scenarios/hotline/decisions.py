@@ -75,13 +75,19 @@ def hotline_department(session: Session) -> Department:
 
 
 def unit_departments(session: Session) -> dict[str, int]:
-    """Department ids by name and by code, to find a handling unit's department."""
+    """Department ids by name and by code, to find a handling unit's department.
+
+    The city's own bureaus are written with the city and without it (the duty list's
+    市人力资源和社会保障局 is the department 人力资源和社会保障局), so each name also stands for
+    its other spelling; an exact name or code wins over another department's other spelling.
+    """
+    rows = list(session.execute(select(Department.id, Department.code, Department.name)))
     found: dict[str, int] = {}
-    for dept_id, code, name in session.execute(
-        select(Department.id, Department.code, Department.name)
-    ):
+    for dept_id, code, name in rows:
         found.setdefault(name, dept_id)
         found.setdefault(code, dept_id)
+    for dept_id, _code, name in rows:
+        found.setdefault(name[1:] if name.startswith("市") else f"市{name}", dept_id)
     return found
 
 
