@@ -271,10 +271,11 @@ def test_an_operator_asks_for_a_reply_draft_from_the_order_page(
     assert client.post("/console/workorders/CG-NEW/reply-draft").status_code == 403, "no token"
     done = client.post("/console/workorders/CG-NEW/reply-draft", headers=headers)
     assert done.status_code == 204
-    assert done.headers["HX-Redirect"] == "/console/workorders/CG-NEW#order-reply"
+    # A new address, not just a fragment: a browser only scrolls for a changed fragment.
+    assert done.headers["HX-Redirect"] == "/console/workorders/CG-NEW?drafted=1#order-reply"
 
-    page = client.get("/console/workorders/CG-NEW").text
-    assert "答复待审核" in page and 'data-aigc="offline"' in page and "重新起草答复" in page
+    page = client.get("/console/workorders/CG-NEW", params={"drafted": "1"}).text
+    assert 'id="reply-drafted"' in page and "答复待审核" in page and 'data-aigc="offline"' in page and "重新起草答复" in page
     with db.session() as session:
         order = session.query(WorkOrder).filter_by(code="CG-NEW").one()
         tasks = session.query(ReviewTask).filter_by(kind="hotline_reply").all()

@@ -130,7 +130,9 @@ def workorder_detail(
     if order is None or not is_visible(order, principal):
         # The same answer for another department's order as for a missing one: no peeking.
         raise NotFound(f"没有工单 {code}", hint="请回到“工单”列表，按编号或标题查找本部门的工单")
-    return render(request, "workorder_detail.html", _detail_context(session, order, principal))
+    context = _detail_context(session, order, principal)
+    context["drafted"] = request.query_params.get("drafted") == "1"
+    return render(request, "workorder_detail.html", context)
 
 
 @router.post("/{code}/reply-draft")
@@ -148,7 +150,8 @@ def workorder_reply_draft(
     request_reply_draft(
         session, order, get_gateway(request), actor=principal.name, source_ip=client_ip(request)
     )
-    return redirect(f"/console/workorders/{quote(code)}#order-reply", request)
+    # A new address (not only a new fragment), so the browser loads the page with the draft.
+    return redirect(f"/console/workorders/{quote(code)}?drafted=1#order-reply", request)
 
 
 def _detail_context(session: Any, order: WorkOrder, principal: Principal) -> dict[str, Any]:
