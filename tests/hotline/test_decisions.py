@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ from shuzhi.scenarios.hotline.decisions import (
     REPLY_REVIEW,
     hotline_department,
     queue_reply_draft,
+    review_due,
 )
+from shuzhi.scenarios.hotline.importing import BEIJING
 from shuzhi.scenarios.hotline.reply import FILL_IN, draft_reply
 from shuzhi.scenarios.hotline.rules import load_rules
 from shuzhi.scenarios.hotline.service import REVIEW_KIND, store_orders
@@ -405,3 +408,27 @@ def test_the_api_refuses_to_approve_a_draft_with_placeholders(
         assert response.status_code == 422, response.text
         assert "答复中还有未填写的模板内容" in response.json()["error"]["message"]
     _assert_untouched(db, task_id)
+
+
+def test_a_review_is_due_by_the_orders_deadline_but_never_before_it_exists() -> None:
+    """Old messages replayed (the shared data is from 2011–2020) are overdue orders, but their
+    reviewers get until the end of the next working day, and escalation does not fire at once."""
+
+    friday = datetime(2026, 12, 4, 2, tzinfo=UTC)  # 10:00 in Beijing
+    assert review_due(None, friday) is None
+    late = review_due(date(2019, 11, 19), friday)
+    assert late is not None and late.astimezone(BEIJING).date() == date(2026, 12, 7), "Monday"
+    ahead = review_due(date(2026, 12, 18), friday)
+    assert ahead == datetime(2026, 12, 18, 18, tzinfo=BEIJING)
+
+
+def test_stored_reviews_of_an_old_batch_are_not_overdue(
+    db: Database, classifier: DispatchClassifier, sample_files: tuple[Path, Path]
+) -> None:
+    _stored(db, classifier, sample_files[1], threshold=1.0)
+    with db.session() as session:
+        tasks = list(session.scalars(select(ReviewTask)))
+    now = datetime.now(UTC)
+    assert tasks and all(t.due_at is not None and t.due_at > now for t in tasks)
+    with db.session() as session:
+        assert review.escalate_overdue(session) == []

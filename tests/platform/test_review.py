@@ -147,7 +147,7 @@ def test_working_day_deadline_skips_the_national_day_holiday(db: Database) -> No
         assert task.due_at is not None
         assert task.due_at.astimezone(CHINA).hour == 23
         # 2025-09-30 plus one working day: 10-01..10-08 are the holiday, 10-09 is a Thursday.
-        due = review._add_working_days(datetime(2025, 9, 30, 2, tzinfo=UTC), 1)
+        due = review.working_days_after(datetime(2025, 9, 30, 2, tzinfo=UTC), 1)
         assert due.astimezone(CHINA).date().isoformat() == "2025-10-09"
 
 

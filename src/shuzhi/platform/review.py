@@ -203,11 +203,11 @@ def _due(now: datetime, due_at: datetime | None, hours: float | None, days: int 
             raise InvalidInput("due_at 须带时区", hint="使用 shuzhi.storage.utcnow() 计算时间")
         return due_at
     if days is not None:
-        return _add_working_days(now, days)
+        return working_days_after(now, days)
     return now + timedelta(hours=hours if hours is not None else DEFAULT_DUE_HOURS)
 
 
-def _add_working_days(start: datetime, days: int) -> datetime:
+def working_days_after(start: datetime, days: int) -> datetime:
     """The end of the day ``days`` working days after ``start``, in Beijing time."""
     local = start.astimezone(CHINA)
     due = default_calendar().add_working_days(local.date(), days).date

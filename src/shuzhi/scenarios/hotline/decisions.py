@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -37,11 +37,19 @@ from sqlalchemy.orm import Session
 from shuzhi.errors import Conflict
 from shuzhi.gateway import Gateway
 from shuzhi.platform.audit import audit
-from shuzhi.platform.review import Action, Problem, check_decision, create_review_task, on_decision
+from shuzhi.platform.review import (
+    Action,
+    Problem,
+    check_decision,
+    create_review_task,
+    on_decision,
+    working_days_after,
+)
 from shuzhi.scenarios.hotline.importing import BEIJING
 from shuzhi.scenarios.hotline.model_step import reply_writer
 from shuzhi.scenarios.hotline.reply import draft_reply, unfilled_placeholder
 from shuzhi.scenarios.hotline.rules import Rules, load_rules
+from shuzhi.storage.db import utcnow
 from shuzhi.storage.models import Department, ReviewTask, WorkOrder
 from shuzhi.validation import control_problem
 
@@ -211,10 +219,18 @@ def apply_dispatch_decision(session: Session, task: ReviewTask) -> None:
 # -- reply drafts ----------------------------------------------------------------------------
 
 
-def _reply_due(order: WorkOrder) -> datetime | None:
-    if order.deadline is None:
+def review_due(deadline: date | None, now: datetime) -> datetime | None:
+    """When a person must decide about an order: by its deadline (18:00 Beijing time), but never
+    before the end of the next working day. An order imported after its deadline (old messages
+    replayed, a file sent late) is overdue as an order, but its reviewer is not late the moment
+    the task exists (and the escalation job must not escalate every such task at once)."""
+    if deadline is None:
         return None
-    return datetime.combine(order.deadline, time(18), BEIJING)
+    return max(datetime.combine(deadline, time(18), BEIJING), working_days_after(now, 1))
+
+
+def _reply_due(order: WorkOrder) -> datetime | None:
+    return review_due(order.deadline, utcnow())
 
 
 def request_reply_draft(

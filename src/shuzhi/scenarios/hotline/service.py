@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,11 @@ from shuzhi.scenarios.hotline.decisions import (
     DISPATCH_REVIEW,
     hotline_department,
     owning_department,
+    review_due,
     unit_departments,
 )
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD, Dispatcher, SimilarCases
-from shuzhi.scenarios.hotline.importing import BEIJING, import_file
+from shuzhi.scenarios.hotline.importing import import_file
 from shuzhi.scenarios.hotline.records import Order, Stored
 from shuzhi.scenarios.hotline.taxonomy import load_taxonomy
 from shuzhi.storage.db import Database
@@ -294,7 +295,7 @@ def _review(order: Order, department_id: int) -> dict[str, Any]:
         },
         "proposed_by": "ai",
         "status": "pending",
-        "due_at": datetime.combine(due, time(18), BEIJING) if due else None,
+        "due_at": review_due(due, _now()),
         "created_at": _now(),
     }
 
