@@ -276,3 +276,18 @@ def test_a_browser_at_the_bare_address_is_sent_to_the_console(
     assert api.status_code == 404 and api.json()["error"]["message"] == "没有这个地址"
     assert landed.status_code == 200 and landed.url.path == "/console/login"
     assert client.head("/", follow_redirects=False).status_code == 303
+
+
+def test_an_account_that_may_read_but_not_decide_is_told_who_decides(
+    settings: Settings, db: Database
+) -> None:
+    ids = _seed(db)
+    with db.session() as session:
+        user(session, "root", (Role.SYSTEM_ADMIN, None))
+    task_id = _task(db, ids["cg"], "hotline_dispatch", ("work_order", CODE), PROPOSAL)
+
+    admin, _ = _signed_in(settings, db, "root")
+    page = admin.get(f"/console/reviews/{task_id}").text
+    assert 'id="cannot-decide"' in page and "须由“城管局”的复核人员或部门管理员决定" in page
+    reviewer, _ = _signed_in(settings, db, "rev")
+    assert 'id="cannot-decide"' not in reviewer.get(f"/console/reviews/{task_id}").text
