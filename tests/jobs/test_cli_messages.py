@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from fastapi.testclient import TestClient
@@ -34,6 +35,14 @@ def test_a_job_run_here_is_listed_by_title_and_submitted_by_the_login(
     assert ran.returncode == 0, ran.stderr
     assert "复核任务超期升级（review.escalate）" in listed.stdout
     assert "cli:wang" in listed.stdout
+    # Times as the console shows them: Beijing time, and the table says so.
+    from shuzhi.cn.clock import local_time
+    from shuzhi.jobs import list_jobs
+    from shuzhi.storage.db import Database
+
+    [job] = list_jobs(Database(os.environ["SHUZHI_DATABASE_URL"]), limit=1)
+    assert "创建时间（北京时间）" in listed.stdout
+    assert local_time(job.created_at, with_seconds=True) in listed.stdout
 
 
 def test_params_that_are_not_json_are_explained_in_chinese(

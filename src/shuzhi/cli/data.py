@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from shuzhi.cli.common import cli_actor, console, database, printable, settings
+from shuzhi.cn.clock import ZONE_ZH, local_time
 from shuzhi.config import Settings
 from shuzhi.dataofficer import service
 from shuzhi.dataofficer.model import drafters
@@ -114,9 +115,9 @@ def register_db_cmd(
 def list_cmd() -> None:
     """列出已登记的数据集"""
     with database().session() as session:
-        table = Table("名称", "标题", "行数", "列数", "来源", "分析时间")
+        table = Table("名称", "标题", "行数", "列数", "来源", f"分析时间（{ZONE_ZH}）")
         for d in service.list_datasets(session):
-            when = d.profiled_at.strftime("%Y-%m-%d %H:%M") if d.profiled_at else "未分析"
+            when = local_time(d.profiled_at) if d.profiled_at else "未分析"
             table.add_row(
                 d.name, d.title, str(d.row_count), str(len(d.columns)), d.source_kind, when
             )

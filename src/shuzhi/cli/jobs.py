@@ -12,6 +12,7 @@ from rich.table import Table
 from shuzhi import jobs
 from shuzhi.cli import labels
 from shuzhi.cli.common import cli_actor, console, database, settings, setup_logging
+from shuzhi.cn.clock import ZONE_ZH, local_time
 from shuzhi.errors import InvalidInput, json_error_zh
 from shuzhi.jobs.scheduler import list_schedules, update_schedule
 from shuzhi.storage.models import Job
@@ -55,7 +56,7 @@ def list_cmd(
 ) -> None:
     """列出任务，最新的在前"""
     rows = jobs.list_jobs(database(), status=status, kind=kind, limit=limit)
-    table = Table("编号", "类型", "状态", "进度", "尝试", "提交人", "创建时间")
+    table = Table("编号", "类型", "状态", "进度", "尝试", "提交人", f"创建时间（{ZONE_ZH}）")
     for job in rows:
         table.add_row(
             str(job.id),
@@ -64,7 +65,7 @@ def list_cmd(
             _progress(job),
             f"{job.attempts}/{job.max_attempts}",
             job.created_by or "",
-            f"{job.created_at:%Y-%m-%d %H:%M:%S}",
+            local_time(job.created_at, with_seconds=True),
         )
     console.print(table)
 
@@ -110,13 +111,13 @@ def kinds_cmd() -> None:
 @app.command("schedules")
 def schedules_cmd() -> None:
     """列出定时任务（由运行中的工作进程按代码中的声明创建）"""
-    table = Table("名称", "类型", "间隔（秒）", "下次运行", "启用", "最近任务")
+    table = Table("名称", "类型", "间隔（秒）", f"下次运行（{ZONE_ZH}）", "启用", "最近任务")
     for row in list_schedules(database()):
         table.add_row(
             row.name,
             _kind(row.kind),
             str(row.interval_seconds),
-            f"{row.next_run_at:%Y-%m-%d %H:%M:%S}",
+            local_time(row.next_run_at, with_seconds=True),
             "是" if row.enabled else "否",
             str(row.last_job_id or ""),
         )
