@@ -109,7 +109,10 @@ def test_cli_list_on_a_narrow_terminal_shows_every_id_whole(
     missing = [s.id for s in CATALOGUE if s.id not in shown]
     assert not missing, missing
     assert "…" not in result.stdout
-    assert "审批后生效" in result.stdout and "approve_before_effect" not in result.stdout
+    assert "人工审批后" in result.stdout and "approve_before_effect" not in result.stdout
+    # Names keep a readable width: no line holds a lone character of a name (was 1 cell wide).
+    flagship = next(s for s in CATALOGUE if s.id == "approval.business-registration-precheck")
+    assert flagship.name.zh[:4] in result.stdout
 
 
 def test_cli_eval_all_prints_counts_per_field_and_exits_zero(tmp_path: Path) -> None:

@@ -63,8 +63,8 @@ def _field_table(field_id: FieldId, scenarios: list[ScenarioDef]) -> Table:
         box=box.SIMPLE_HEAD,
     )
     table.add_column("编号", no_wrap=True)
-    table.add_column("名称", overflow="fold")
-    table.add_column("人工把关", no_wrap=True)
+    table.add_column("名称", overflow="fold", min_width=12)  # never squeezed to one character
+    table.add_column("人工把关", min_width=8, overflow="fold")
     table.add_column("用例", no_wrap=True, justify="right")
     for s in scenarios:
         star = "★" if s.flagship else ""
