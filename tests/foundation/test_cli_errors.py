@@ -35,3 +35,37 @@ def test_a_destructive_command_without_yes_is_refused_in_one_chinese_line(
     assert run.returncode == 2, run.stderr
     assert len(lines) == 1 and lines[0].startswith("错误：") and "--yes" in lines[0], run.stderr
     assert "Invalid value" not in run.stderr and "Aborted" not in run.stderr + run.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("kb", "search"), "缺少参数 'name'。"),
+        (("db", "status"), "没有命令 'status'。"),
+        (("kb", "search", "法规", "工伤", "-k", "abc"), "'-k' 的取值无效：应为整数"),
+        (("kb", "search", "法规", "工伤", "--bogus"), "没有选项 --bogus。"),
+        (("kb", "search", "法规", "工伤", "多余"), "多余的参数（多余）"),
+        (("scenarios", "run", "social.severance-pay"), "缺少选项 '--input' / '-i'。"),
+    ],
+)
+def test_usage_mistakes_are_explained_in_chinese(
+    args: tuple[str, ...],
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    result = run_cli(monkeypatch, capsys, *args)
+    assert result.returncode == 2
+    assert expected in result.stderr, result.stderr
+    for english in ("Missing", "No such", "Invalid value", "unexpected", "Input should"):
+        assert english not in result.stderr
+
+
+def test_a_message_no_pattern_knows_is_left_as_it_is() -> None:
+    from shuzhi.cli.click_zh import translate
+
+    assert translate("Something new from click.") == "Something new from click."
+    assert (
+        translate("No such option: --fo Did you mean --foo?") == "没有选项 --fo。是否想输入 --foo？"
+    )

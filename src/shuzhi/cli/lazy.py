@@ -74,6 +74,9 @@ def chinese_help_words() -> None:
     }
     for name, text in words.items():
         setattr(typer.rich_utils, name, text)
+    from shuzhi.cli import click_zh
+
+    click_zh.install()  # click's usage errors (缺少参数 'name'。), not only typer's frame
 
 
 def _in_chinese(command: Any, ctx: Any) -> None:
