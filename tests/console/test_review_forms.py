@@ -230,3 +230,18 @@ def test_a_reply_with_placeholders_or_control_characters_is_not_approved(
     assert _problem(long.text, "text") == "最多 5000 个字符（现有 90000 个），请精简后再提交"
     order = _untouched(db, task_id)
     assert order.reply_status is None
+
+
+def test_a_reply_proposal_reads_in_words_not_keys(settings: Settings, db: Database) -> None:
+    sources = [{"kind": "rule", "citation": "《济南市12345市民服务热线条例》第二十四条"}]
+    proposal = {**REPLY, "sources": sources, "demands": ["清理垃圾", "今后按时清运"]}
+    task_id = _task(db, "hotline_reply", proposal)
+    client, _ = _signed_in(settings, db, "rev")
+    page = client.get(f"/console/reviews/{task_id}").text
+    shown = page.split('id="proposal"', 1)[0]  # the raw JSON is kept below, folded
+
+    for key, label in (("text", "答复内容"), ("sources", "依据"), ("demands", "诉求要点")):
+        assert re.search(rf'<tr data-field="{key}"><th>{label}</th>', shown), key
+    assert "<pre>《济南市12345市民服务热线条例》第二十四条</pre>" in shown
+    assert "<pre>清理垃圾\n今后按时清运</pre>" in shown
+    assert '"citation"' not in shown

@@ -163,8 +163,11 @@ def _fields(content: Any) -> list[Field]:
     fields = []
     for key, value in content.items():
         candidates = _candidates(value, content) if key == "candidates" else None
+        lines = _lines(value)
         if candidates is not None:
             fields.append(Field(str(key), "", candidates=candidates))
+        elif lines is not None:
+            fields.append(Field(str(key), "\n".join(lines), True))
         elif isinstance(value, dict | list):
             fields.append(Field(str(key), json.dumps(value, ensure_ascii=False, indent=2), True))
         elif isinstance(value, float):
@@ -173,6 +176,18 @@ def _fields(content: Any) -> list[Field]:
         else:
             fields.append(Field(str(key), "—" if value is None else str(value)))
     return fields
+
+
+def _lines(value: Any) -> list[str] | None:
+    """A list a reviewer reads line by line: texts (a reply's demands), or sources that carry
+    their citation (《条例》第X条). None for any other shape, which is shown as JSON."""
+    if not isinstance(value, list) or not value:
+        return None
+    if all(isinstance(item, str) for item in value):
+        return [str(item) for item in value]
+    if all(isinstance(item, dict) and isinstance(item.get("citation"), str) for item in value):
+        return [str(item["citation"]) for item in value]
+    return None
 
 
 def _candidates(value: Any, content: dict[str, Any]) -> list[Candidate] | None:
