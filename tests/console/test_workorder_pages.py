@@ -275,7 +275,12 @@ def test_an_operator_asks_for_a_reply_draft_from_the_order_page(
     assert done.headers["HX-Redirect"] == "/console/workorders/CG-NEW?drafted=1#order-reply"
 
     page = client.get("/console/workorders/CG-NEW", params={"drafted": "1"}).text
-    assert 'id="reply-drafted"' in page and "答复待审核" in page and 'data-aigc="offline"' in page and "重新起草答复" in page
+    assert (
+        'id="reply-drafted"' in page
+        and "答复待审核" in page
+        and 'data-aigc="offline"' in page
+        and "重新起草答复" in page
+    )
     with db.session() as session:
         order = session.query(WorkOrder).filter_by(code="CG-NEW").one()
         tasks = session.query(ReviewTask).filter_by(kind="hotline_reply").all()

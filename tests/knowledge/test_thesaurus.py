@@ -263,7 +263,15 @@ def test_search_uses_the_local_file(db: Database, settings: Settings, corpus: Pa
     assert local.search("法规库", question, k=1)[0].anchor == "第三条之一"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("kb", "search", "法规库", "公司不发工资"),
+        ("serve", "--port", "0"),  # found before the server listens, not at the first search
+    ],
+)
 def test_the_command_line_names_a_bad_local_file_in_one_line(
+    args: tuple[str, ...],
     env: dict[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -273,8 +281,9 @@ def test_the_command_line_names_a_bad_local_file_in_one_line(
     bad.write_text("泉城办: [政务服务]\n公司: 用人单位\n", encoding="utf-8")
     for name, value in {**env, "SHUZHI_KB_THESAURUS": str(bad)}.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("served with a bad thesaurus"))
 
-    run = run_cli(monkeypatch, capsys, "kb", "search", "法规库", "公司不发工资")
+    run = run_cli(monkeypatch, capsys, *args)
 
     assert run.returncode == 2
     assert f"同义词表 {bad} 第 2 行" in run.stderr
@@ -294,21 +303,3 @@ def test_the_api_answers_knowledge_requests_with_the_bad_file_and_line(
     assert found.status_code == 500
     message = found.json()["error"]["message"]
     assert f"同义词表 {bad} 第 1 行：“公司”后应是方括号中的法律用语" in message
-
-
-def test_serve_stops_at_start_on_a_bad_local_file(
-    env: dict[str, str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """Found before the server listens, not at the first knowledge request."""
-    bad = tmp_path / "local.yaml"
-    bad.write_text("公司: 用人单位\n", encoding="utf-8")
-    for name, value in {**env, "SHUZHI_KB_THESAURUS": str(bad)}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("served with a bad thesaurus"))
-
-    run = run_cli(monkeypatch, capsys, "serve", "--port", "0")
-
-    assert run.returncode == 2 and f"同义词表 {bad} 第 1 行" in run.stderr
