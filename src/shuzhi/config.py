@@ -73,12 +73,14 @@ class Settings(BaseSettings):
     conversation_keep_days: int = Field(
         default=180,
         ge=0,
+        le=36500,
         description="Days a conversation with no new turn is kept before it is deleted "
         "(0: forever). One waiting for a person's review is kept until it is decided.",
     )
     upload_keep_days: int = Field(
         default=30,
         ge=0,
+        le=36500,
         description="Days an uploaded hotline batch file is kept (0: forever); the work "
         "orders and outputs made from it stay.",
     )

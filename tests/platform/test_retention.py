@@ -21,13 +21,19 @@ from shuzhi.storage.models import AuditRecord, Conversation, Message
 DAY = timedelta(days=1)
 
 
-def _conversation(session: Session, public_id: str, idle_days: int) -> int:
-    talk = Conversation(public_id=public_id, vault={"[手机1]": "13800138000"})
+def _conversation(
+    session: Session, public_id: str, idle_days: int, opened_days: int | None = None
+) -> int:
+    """A conversation opened ``opened_days`` ago whose last turn was ``idle_days`` ago."""
+    opened = utcnow() - (opened_days if opened_days is not None else idle_days) * DAY
+    talk = Conversation(public_id=public_id, vault={"[手机1]": "13800138000"}, created_at=opened)
     session.add(talk)
     session.flush()
-    session.add(Message(conversation_id=talk.id, role="user", author_kind="human", content="…"))
+    turn = Message(conversation_id=talk.id, role="user", author_kind="human", content="…")
+    turn.created_at = utcnow() - idle_days * DAY
+    session.add(turn)
     session.flush()
-    talk.updated_at = utcnow() - idle_days * DAY
+    talk.updated_at = opened  # what a turn leaves it at: turns do not touch the row
     return talk.id
 
 
@@ -48,6 +54,7 @@ def test_idle_conversations_go_with_their_messages_unless_a_person_still_has_to_
         waiting = _conversation(session, "waiting", idle_days=300)
         decided = _conversation(session, "decided", idle_days=300)
         recent = _conversation(session, "recent", idle_days=10)
+        ongoing = _conversation(session, "ongoing", idle_days=1, opened_days=400)
         for talk, status in ((waiting, "pending"), (decided, "accepted")):
             task = review.create_review_task(
                 session, None, "employee_handoff", "conversation", talk, "转人工", {},
@@ -60,7 +67,7 @@ def test_idle_conversations_go_with_their_messages_unless_a_person_still_has_to_
     with db.session() as session:
         left = set(session.scalars(select(Conversation.id)))
         messages = set(session.scalars(select(Message.conversation_id)))
-        assert left == {waiting, recent} and messages == left, (old, decided)
+        assert left == {waiting, recent, ongoing} and messages == left, (old, decided)
         record = session.scalars(
             select(AuditRecord).where(AuditRecord.action == "privacy.retention")
         ).one()
@@ -112,6 +119,10 @@ def test_zero_keeps_forever_and_the_daily_job_applies_the_settings(
     assert "privacy-retention" in {p.name for p in jobs.scheduler.declared()}
 
 
-def test_a_negative_keeping_time_is_refused() -> None:
+@pytest.mark.parametrize("days", [-1, 800_000])
+def test_a_keeping_time_outside_a_century_is_refused(days: int) -> None:
+    """800,000 days overflowed the date arithmetic and failed the daily job every day."""
     with pytest.raises(ValidationError):
-        Settings(conversation_keep_days=-1)
+        Settings(conversation_keep_days=days)
+    with pytest.raises(ValidationError):
+        Settings(upload_keep_days=days)

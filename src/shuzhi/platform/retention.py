@@ -59,13 +59,18 @@ def uploads_folder(settings: Settings) -> Path:
 
 
 def prune_conversations(session: Session, before: datetime) -> int:
-    """Delete conversations last active before ``before`` (with their messages); keep those a
+    """Delete conversations with no turn since ``before`` (with their messages); keep those a
     pending review task is about."""
     waiting = select(ReviewTask.conversation_id).where(
         ReviewTask.status == "pending", ReviewTask.conversation_id.is_not(None)
     )
+    # Activity is the newest turn: a turn does not touch the conversation's own row.
+    recent = select(Message.conversation_id).where(Message.created_at >= before)
     stale = select(Conversation.id).where(
-        Conversation.updated_at < before, Conversation.id.not_in(waiting)
+        Conversation.updated_at < before,
+        Conversation.created_at < before,
+        Conversation.id.not_in(waiting),
+        Conversation.id.not_in(recent),
     )
     ids = list(session.scalars(stale))
     for start in range(0, len(ids), 500):
