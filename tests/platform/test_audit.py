@@ -141,3 +141,18 @@ def test_export_csv_never_hands_a_spreadsheet_a_formula(db: Database) -> None:
 
     [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["target"] == '\'=HYPERLINK("http://x")' and row["actor"].startswith("'=cmd")
+
+
+def test_personal_data_in_a_record_is_masked_and_the_chain_holds(db: Database) -> None:
+    """A file named by a citizen's phone, a sign-in typed as an ID number: who did what is
+    recorded, the citizen's numbers are not."""
+    phone, id_number = "13812345678", "11010519491231002X"
+    with db.session() as session:
+        audit(session, "kb.import", actor=phone, target=f"{phone}-{id_number}.md",
+              file=f"{phone}.md", files=[{"name": id_number}], count=3)  # fmt: skip
+    with db.session() as session:
+        record = session.scalars(select(AuditRecord)).one()
+        stored = f"{record.actor} {record.target} {record.detail}"
+        assert phone not in stored and id_number not in stored
+        assert record.target.startswith("138****5678") and record.detail["count"] == 3
+        assert verify_chain(session).ok

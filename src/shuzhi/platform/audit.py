@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.errors import Conflict, InvalidInput
 from shuzhi.exports import csv_cell
+from shuzhi.privacy import mask_for_display
 from shuzhi.storage.db import utcnow
 from shuzhi.storage.models import AuditAnchor, AuditRecord
 
@@ -66,20 +67,32 @@ def audit(
         session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
     record = AuditRecord(
         at=utcnow(),
-        actor=actor,
+        actor=mask_for_display(actor),  # a failed sign-in keeps what was typed as the name
         actor_kind=actor_kind,
         department_id=department_id,
         action=action,
-        target=target,
+        target=mask_for_display(target),  # e.g. an uploaded file named by a citizen's phone
         outcome=outcome,
         source_ip=source_ip,
-        detail=detail,
+        detail=_masked(detail),
         prev_hash=_last_hash(session),
     )
     record.hash = record_hash(record)
     session.add(record)
     session.flush()
     return record
+
+
+def _masked(value: Any) -> Any:
+    """``value`` with personal data masked in every text inside it (GB/T 35273-2020 §6.3: the
+    audit log records who did what, not the citizens' data the action touched)."""
+    if isinstance(value, str):
+        return mask_for_display(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
