@@ -71,3 +71,14 @@ def test_text_without_personal_data_is_left_alone(
         logging.getLogger("shuzhi.test.logs").info("kb %s import: %s files %s", 3, 120, error)
     record = caplog.records[-1]
     assert record.args == (3, 120, error) and record.getMessage() == "kb 3 import: 120 files 'kb'"
+
+
+def test_an_address_is_read_decoded(installed: None, caplog: pytest.LogCaptureFixture) -> None:
+    """What uvicorn logs is the address as sent: percent-encoded Chinese around the number."""
+    access = logging.getLogger("shuzhi.test.access")
+    sent = "/api/hotline/workorders?status=%E7%94%B5%E8%AF%9D13812345678&q=a%2011010519491231002X"
+    with caplog.at_level(logging.INFO):
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", sent, "1.1", 200)
+    line = caplog.records[-1].getMessage()
+    assert PHONE not in line and "11010519491231002X" not in line
+    assert "电话138****5678" in line and "110105********002X" in line

@@ -17,6 +17,7 @@ import logging
 import traceback
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from shuzhi.privacy.masking import mask_for_display
 
@@ -39,7 +40,7 @@ def install() -> None:
 def masked(record: logging.LogRecord) -> logging.LogRecord:
     """``record`` with personal data masked in its message, arguments and traceback."""
     if isinstance(record.msg, str):
-        record.msg = mask_for_display(record.msg)
+        record.msg = _mask_text(record.msg)
     else:
         record.msg = _mask_value(record.msg)
     if isinstance(record.args, Mapping):
@@ -60,5 +61,17 @@ def _mask_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     text = str(value)
-    hidden = mask_for_display(text)
+    hidden = _mask_text(text)
     return value if hidden == text else hidden
+
+
+def _mask_text(text: str) -> str:
+    """``text`` masked; an address is read decoded (``%E7%94%B5%E8%AF%9D13812345678`` is
+    电话13812345678 to the detector) and, when it held personal data, logged decoded."""
+    hidden = mask_for_display(text)
+    if "%" in text:
+        decoded = unquote(text)
+        masked = mask_for_display(decoded)
+        if masked != decoded:
+            return masked
+    return hidden
