@@ -69,3 +69,16 @@ def test_a_message_no_pattern_knows_is_left_as_it_is() -> None:
     assert (
         translate("No such option: --fo Did you mean --foo?") == "没有选项 --fo。是否想输入 --foo？"
     )
+
+
+def test_a_choice_and_an_unknown_option_name_what_may_be_given() -> None:
+    from shuzhi.cli.click_zh import translate
+
+    choice = (
+        "Invalid value for '--grade': Value error, 'secret' is not one of 'public', 'internal'."
+    )
+    assert translate(choice) == "'--grade' 的取值无效：secret 不在可选值中：'public', 'internal'"
+    option = "No such option: --bogus (Possible options: --out)"
+    assert translate(option) == "没有选项 --bogus（可用：--out）。"
+    number = "Invalid value for '-k': Value 'abc' is not a valid int."
+    assert translate(number) == "'-k' 的取值无效：'abc' 不是有效的值（应为 int）"

@@ -18,12 +18,12 @@ _VALUE_PROBLEMS = (  # what typer's coercion says about a value, after "Invalid 
     (re.compile(r"Input should be a valid integer.*"), "应为整数"),
     (re.compile(r"Input should be a valid number.*"), "应为数字"),
     (re.compile(r"Input should be a valid boolean.*"), "应为 true 或 false"),
-    (re.compile(r"Value (.+) is not a valid (\w+)\."), r"\1 不是有效的值（应为 \2）"),
-    (re.compile(r"(.+) is not one of (.+)\."), r"\1 不在可选值中：\2"),
-    (re.compile(r"(.+) is not in the range (.+)\."), r"\1 不在范围 \2 内"),
-    (re.compile(r"(File|Directory|Path) (.+) does not exist\."), r"\2 不存在"),
-    (re.compile(r"(File|Directory|Path) (.+) is a directory\."), r"\2 是文件夹，不是文件"),
-    (re.compile(r"(File|Directory|Path) (.+) is a file\."), r"\2 是文件，不是文件夹"),
+    (re.compile(r"Value (.+) is not a valid (\w+)"), r"\1 不是有效的值（应为 \2）"),
+    (re.compile(r"'?(.+?)'? is not one of (.+)"), r"\1 不在可选值中：\2"),
+    (re.compile(r"(.+) is not in the range (.+)"), r"\1 不在范围 \2 内"),
+    (re.compile(r"(File|Directory|Path) (.+) does not exist"), r"\2 不存在"),
+    (re.compile(r"(File|Directory|Path) (.+) is a directory"), r"\2 是文件夹，不是文件"),
+    (re.compile(r"(File|Directory|Path) (.+) is a file"), r"\2 是文件，不是文件夹"),
 )
 _MESSAGES = (
     (re.compile(r"Missing argument (.+)\.", re.S), r"缺少参数 \1。"),
@@ -31,6 +31,10 @@ _MESSAGES = (
     (re.compile(r"Missing parameter: (.+)", re.S), r"缺少参数：\1"),
     (re.compile(r"Missing command\."), "缺少子命令。"),
     (re.compile(r"No such command (.+)\."), r"没有命令 \1。"),
+    (
+        re.compile(r"No such option: (\S+)\s+\(Possible options: (.+)\)", re.S),
+        r"没有选项 \1（可用：\2）。",
+    ),
     (re.compile(r"No such option: (\S+)(?:\s+Did you mean (.+)\?)?", re.S), r"没有选项 \1。"),
     (re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((.+)\)", re.S), r"多余的参数（\1）"),
     (re.compile(r"Option (.+) requires (.+)\."), r"选项 \1 需要一个值。"),
@@ -47,9 +51,10 @@ def translate(message: str) -> str:
     invalid = _INVALID.fullmatch(text)
     if invalid:
         where, problem = invalid.groups()
+        problem = problem.strip().removeprefix("Value error, ").rstrip(".")  # ours, or pydantic
         for pattern, replacement in _VALUE_PROBLEMS:
-            if pattern.fullmatch(problem.strip()):
-                problem = pattern.sub(replacement, problem.strip())
+            if pattern.fullmatch(problem):
+                problem = pattern.sub(replacement, problem)
                 break
         return f"{where} 的取值无效：{problem}" if where else f"取值无效：{problem}"
     for pattern, replacement in _MESSAGES:
