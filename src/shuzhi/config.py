@@ -23,7 +23,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from shuzhi.errors import ConfigError
+from shuzhi.errors import ConfigError, pydantic_problem_zh
 
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 _URL_EXAMPLES = (
@@ -170,9 +170,7 @@ def load_settings(**overrides: Any) -> Settings:
 
 def _describe(err: Any) -> str:
     name = "SHUZHI_" + "_".join(str(part) for part in err["loc"]).upper()
-    # pydantic prefixes a validator's own message with "Value error, "; ours already says it all.
-    message = str(err["msg"]).removeprefix("Value error, ")
-    return f"{name} {message}"
+    return f"{name} {pydantic_problem_zh(err)}"  # our validators' own messages pass through
 
 
 @lru_cache(maxsize=1)

@@ -39,6 +39,23 @@ def test_malformed_database_url_names_the_setting(monkeypatch) -> None:
     assert "SHUZHI_DATABASE_URL" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("SHUZHI_PORT", "abc", "SHUZHI_PORT 应为整数"),
+        ("SHUZHI_CONVERSATION_KEEP_DAYS", "-1", "SHUZHI_CONVERSATION_KEEP_DAYS 应不小于 0"),
+        ("SHUZHI_UPLOAD_KEEP_DAYS", "1e9", "SHUZHI_UPLOAD_KEEP_DAYS 应为整数"),
+    ],
+)
+def test_a_bad_setting_is_named_with_its_problem_in_chinese(
+    name: str, value: str, problem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert problem in str(err.value) and "Input should" not in str(err.value)
+
+
 def test_unreachable_database_fails_with_one_clear_line() -> None:
     db = Database("postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
     with pytest.raises(StorageUnavailable) as err:
