@@ -105,6 +105,21 @@ def test_template_with_a_slot_answers_and_binds_the_value_safely(
     assert hostile.rows == []  # the quote stays inside the literal
 
 
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("住在A3区的居民有哪些", "A3区"),  # was bound as 'a3区' and matched nothing
+        ("住在 A3区 的居民有哪些？", "A3区"),
+        ("住在11010519491231002X的居民有哪些", "11010519491231002X"),
+        ("住在10:30路的居民有哪些", "10:30路"),  # punctuation inside a value stays
+    ],
+)
+def test_a_slot_takes_the_value_as_typed(question: str, value: str) -> None:
+    found = match_template(question, TEMPLATES)
+    assert found is not None and found[0].id == 2
+    assert found[1] == {"区": value}
+
+
 def test_similar_wording_matches_an_approved_template_only() -> None:
     found = match_template("一共有多少居民人", TEMPLATES)
     assert found is not None and found[0].id == 1

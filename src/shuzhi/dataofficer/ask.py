@@ -91,7 +91,7 @@ def match_template(
     asked = normalise(question)
     for template in templates:
         if template.approved and template.slots:
-            values = _slot_values(template, asked)
+            values = _slot_values(template, question)
             if values is not None:
                 return template, values
     scored = [
@@ -105,14 +105,25 @@ def match_template(
     return None
 
 
-def _slot_values(template: SqlTemplate, asked: str) -> dict[str, str] | None:
+def _slot_values(template: SqlTemplate, question: str) -> dict[str, str] | None:
+    """The slots' values as the person typed them (A3区 stays A3区, 10:30 stays 10:30): the
+    question is matched in its normalised form, the values are cut from the original."""
+    kept = [i for i, ch in enumerate(question) if not _PUNCT.fullmatch(ch)]
+    asked = "".join(question[i] for i in kept).lower()
+    if len(asked) != len(kept):  # a character whose lower case is longer: match as normalised
+        kept, asked = list(range(len(normalise(question)))), normalise(question)
+        question = asked
     pattern = ""
     for i, part in enumerate(_SLOT.split(normalise(template.question))):
         pattern += re.escape(part) if i % 2 == 0 else f"(?P<s{i // 2}>.+?)"
     found = re.fullmatch(pattern, asked)
     if not found:
         return None
-    return {slot: found[f"s{i}"] for i, slot in enumerate(template.slots)}
+    values = {}
+    for i, slot in enumerate(template.slots):
+        start, end = found.span(f"s{i}")
+        values[slot] = question[kept[start] : kept[end - 1] + 1]
+    return values
 
 
 def similarity(a: str, b: str) -> float:
