@@ -37,6 +37,12 @@ def test_deadline_without_a_receipt_time_is_flagged() -> None:
     assert deadline.due is None and deadline.warnings
 
 
+def test_a_receipt_time_past_the_calendar_flags_the_order_not_the_batch() -> None:
+    """9999-12-31 is a common "no date" value: one order without a due date, with the reason."""
+    deadline = RULES.deadline(datetime(9999, 12, 31, 12, tzinfo=UTC), "help", "normal")
+    assert deadline.due is None and "超出了可计算的日期范围" in deadline.warnings[0]
+
+
 def test_duty_list_maps_categories_and_falls_back_to_a_person() -> None:
     assert RULES.handling_unit("劳动和社会保障") == "市人力资源和社会保障局"
     assert "人工" in RULES.handling_unit("没有这个分类")

@@ -98,7 +98,10 @@ class Rules:
         if received is None:
             return Deadline(None, rule.working_days, basis, ["没有受理时间，无法计算到期日"])
         start: date = received.astimezone(BEIJING).date()
-        due, warnings = add_working_days(start, rule.working_days)
+        try:
+            due, warnings = add_working_days(start, rule.working_days)
+        except InvalidInput as exc:  # 9999-12-31, a "no date" value: this order, not the batch
+            return Deadline(None, rule.working_days, basis, [f"{exc.message}，无法计算到期日"])
         return Deadline(due, rule.working_days, basis, warnings)
 
     def _deadline_rule(self, order_type: str, urgency: str) -> DeadlineRule:
