@@ -4,10 +4,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from shuzhi.api import create_app
+from shuzhi.cn.clock import CHINA
 from shuzhi.config import Settings
 from shuzhi.platform import review
 from shuzhi.platform.roles import Role
-from shuzhi.storage.db import Database
+from shuzhi.storage.db import Database, utcnow
 from shuzhi.storage.models import AuditRecord, Conversation, ModelUsage
 from tests.platform.helpers import PASSWORD, department, user
 
@@ -71,6 +72,15 @@ def test_only_the_audit_admin_reads_and_exports(settings: Settings, db: Database
     export = auditor.get("/api/audit/export.csv")
     assert export.status_code == 200 and export.text.startswith("\ufeffid,at,actor")
     assert "auth.login" in export.text
+
+    # Times without a zone are Beijing time; a date no UTC time can hold is a Chinese 422.
+    today = utcnow().astimezone(CHINA).date().isoformat()
+    assert len(auditor.get("/api/audit", params={"since": today}).json()) >= 2
+    assert auditor.get("/api/audit", params={"until": "2000-01-01T00:00:00"}).json() == []
+    far = auditor.get("/api/audit/export.csv", params={"since": "0001-01-01"})
+    assert far.status_code == 422 and "超出可用的时间范围" in far.json()["error"]["message"]
+    page = auditor.get("/console/audit", params={"since": "0001-01-01"})
+    assert page.status_code == 422 and "日期超出可用范围" in page.text and "<html" in page.text
 
 
 def test_admin_flow_creates_department_user_role_and_key(settings: Settings, db: Database) -> None:

@@ -7,7 +7,7 @@ another zone's.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -26,3 +26,14 @@ def local_time(value: datetime | None, with_seconds: bool = False, zone: str = "
 def local_iso(value: datetime | None) -> str | None:
     """``value`` as ISO 8601 in the deployment's zone, with its offset (``…+08:00``)."""
     return value.astimezone(CHINA).isoformat() if value is not None else None
+
+
+def read_as_local(value: datetime) -> datetime | None:
+    """``value`` as a moment: a time without a zone is read as Beijing time (what a person
+    here means by it). None when it cannot be a moment (0001-01-01 in Beijing is before the
+    first moment a UTC time can hold)."""
+    zoned = value if value.tzinfo is not None else value.replace(tzinfo=CHINA)
+    try:
+        return zoned.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None

@@ -15,8 +15,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from shuzhi.api.deps import DbSession, client_ip
+from shuzhi.cn.clock import read_as_local
 from shuzhi.console import review_forms
-from shuzhi.console.web import CHINA, page, render
+from shuzhi.console.web import page, render
 from shuzhi.console.workorder_list import PAGE_SIZE, Page, is_visible, page_number
 from shuzhi.console.workorder_pages import by_classifier
 from shuzhi.errors import InvalidInput
@@ -256,10 +257,15 @@ def _day(value: str | None, end: bool = False) -> datetime | None:
     if not value:
         return None
     try:
-        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=CHINA)
+        day = datetime.strptime(value, "%Y-%m-%d") + (timedelta(days=1) if end else timedelta())
     except ValueError:
         raise InvalidInput(f"日期格式应为 YYYY-MM-DD：{value}") from None
-    return day + timedelta(days=1) if end else day
+    except OverflowError:  # 9999-12-31 as an end day
+        return None
+    moment = read_as_local(day)
+    if moment is None:
+        raise InvalidInput(f"日期超出可用范围：{value}", hint="请填写 1900 年以后的日期")
+    return moment
 
 
 def _audit_filter(since: str | None, until: str | None, action: str | None,

@@ -25,6 +25,7 @@ from shuzhi.api.deps import (
     login_session,
     require,
 )
+from shuzhi.cn.clock import read_as_local
 from shuzhi.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from shuzhi.platform import accounts, review, sessions
 from shuzhi.platform.accounts import Actor
@@ -395,7 +396,19 @@ def _audit_filter(
     department_id: int | None = None,
     outcome: str | None = None,
 ) -> AuditFilter:
-    return AuditFilter(since, until, action, actor, department_id, outcome)
+    """Times without a zone are Beijing time (``since=2026-12-01`` means that day here)."""
+    return AuditFilter(
+        _moment(since, "since"), _moment(until, "until"), action, actor, department_id, outcome
+    )
+
+
+def _moment(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    moment = read_as_local(value)
+    if moment is None:
+        raise InvalidInput(f"{name} 超出可用的时间范围：{value.isoformat()}", hint="如 2026-12-01")
+    return moment
 
 
 AuditQuery = Annotated[AuditFilter, Depends(_audit_filter)]
