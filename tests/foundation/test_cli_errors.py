@@ -82,3 +82,29 @@ def test_a_choice_and_an_unknown_option_name_what_may_be_given() -> None:
     assert translate(option) == "没有选项 --bogus（可用：--out）。"
     number = "Invalid value for '-k': Value 'abc' is not a valid int."
     assert translate(number) == "'-k' 的取值无效：'abc' 不是有效的值（应为 int）"
+
+
+def test_a_path_that_cannot_be_written_is_one_chinese_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--out`` naming an existing file ended in a FileExistsError traceback."""
+    import errno
+
+    from shuzhi.cli import main as cli_main
+
+    def refuses() -> None:
+        raise FileExistsError(errno.EEXIST, "File exists", "/srv/out")
+
+    monkeypatch.setattr(cli_main, "app", refuses)
+    result = run_cli(monkeypatch, capsys, "hotline", "run", "x.csv", "--out", "/srv/out")
+    assert result.returncode == 1 and "/srv/out" in result.stderr
+    assert "Traceback" not in result.stderr and "File exists" not in result.stderr
+
+
+def test_folds_outside_their_range_are_refused_in_chinese(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    many = run_cli(monkeypatch, capsys, "hotline", "train", "x.csv", "--folds", "1000")
+    one = run_cli(monkeypatch, capsys, "hotline", "train", "x.csv", "--folds", "1")
+    assert many.returncode == 2 and "'--folds' 的取值无效：应不大于 20" in many.stderr
+    assert one.returncode == 2 and "交叉验证至少要 2 折" in one.stderr

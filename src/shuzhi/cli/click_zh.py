@@ -16,6 +16,10 @@ import typer.rich_utils
 
 _VALUE_PROBLEMS = (  # what typer's coercion says about a value, after "Invalid value for …:"
     (re.compile(r"Input should be a valid integer.*"), "应为整数"),
+    (re.compile(r"Input should be less than or equal to (.+)"), r"应不大于 \1"),
+    (re.compile(r"Input should be greater than or equal to (.+)"), r"应不小于 \1"),
+    (re.compile(r"Input should be less than (.+)"), r"应小于 \1"),
+    (re.compile(r"Input should be greater than (.+)"), r"应大于 \1"),
     (re.compile(r"Input should be a valid number.*"), "应为数字"),
     (re.compile(r"Input should be a valid boolean.*"), "应为 true 或 false"),
     (re.compile(r"Value (.+) is not a valid (\w+)"), r"\1 不是有效的值（应为 \2）"),

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shuzhi.cli.common import cli_actor, console, database, settings
+from shuzhi.errors import UserError
 from shuzhi.scenarios.hotline.batch import BatchResult
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
 from shuzhi.scenarios.hotline.records import ImportProblem
@@ -127,9 +128,13 @@ def run(
 @app.command("train")
 def train_cmd(
     labelled: Annotated[Path, typer.Argument(help="带“一级分类”列的历史工单（.xlsx 或 .csv）")],
-    folds: Annotated[int, typer.Option(help="交叉验证折数；0 表示不做")] = 5,
+    folds: Annotated[
+        int, typer.Option(min=0, max=20, help="交叉验证折数（2 到 20）；0 表示不做")
+    ] = 5,
 ) -> None:
     """用带分类的历史工单训练新版本的派单模型"""
+    if folds == 1:
+        raise UserError("交叉验证至少要 2 折", hint="用 --folds 5，或 --folds 0 不做交叉验证")
     with _progress() as bar:
         task = bar.add_task("交叉验证", total=folds or None)
         manifest, scores = train_and_save(

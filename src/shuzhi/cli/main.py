@@ -9,7 +9,7 @@ import typer
 from shuzhi import __version__
 from shuzhi.cli.common import err_console
 from shuzhi.cli.lazy import LazyGroup, chinese_help_words
-from shuzhi.errors import ShuzhiError, UserError
+from shuzhi.errors import ShuzhiError, UserError, os_error_zh
 from shuzhi.storage.refusals import REFUSED, refusal_message
 
 # Sub-commands are listed in shuzhi/cli/lazy.py and imported only when invoked.
@@ -45,3 +45,8 @@ def main() -> None:
     except REFUSED as exc:  # a value the database refused (a missing department, a long text)
         err_console.print(f"[bold red]错误：[/]{refusal_message(exc)}", highlight=False)
         sys.exit(2)
+    except OSError as exc:  # a path given that cannot be read or written (--out on a file, …)
+        where = f"：{exc.filename}" if exc.filename else ""
+        err_console.print(f"[bold red]错误：[/]{os_error_zh(exc)}{where}", highlight=False)
+        err_console.print("[yellow]提示：[/]检查路径、文件是否存在和读写权限", highlight=False)
+        sys.exit(1)
