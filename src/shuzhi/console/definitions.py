@@ -122,7 +122,7 @@ def _parse(text: str) -> tuple[dict[str, Any], Any] | Problem:
         cause = exc.__cause__
         mark = getattr(cause, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        problem = yaml_error_zh(cause) if cause is not None else exc.message
+        problem = yaml_error_zh(cause) if isinstance(cause, Exception) else exc.message
         return Problem("（YAML 格式）", line, f"YAML 格式错误：{problem}")
     if not isinstance(data, dict):
         return Problem(WHOLE, 1, "员工定义应是“字段: 值”形式的键值映射")
