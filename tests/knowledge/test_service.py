@@ -211,3 +211,18 @@ def test_folder_indexes_are_skipped_whether_named_or_found(
     with db.session() as session:
         keys = session.scalars(select(KbDocument.source_key)).all()
     assert len(keys) == 4 and not any(key.endswith("_index.md") for key in keys)
+
+
+def test_copies_of_one_text_in_two_folders_give_one_passage(
+    service: KnowledgeService, tmp_path: Path
+) -> None:
+    for folder in ("经济法", "部门规章"):
+        (tmp_path / "copies" / folder).mkdir(parents=True)
+        path = tmp_path / "copies" / folder / "示范劳动保障法(2020-01-01).md"
+        path.write_text(NATIONAL, encoding="utf-8")
+    service.create("副本", grade=Grade.PUBLIC)
+    assert service.import_paths("副本", [tmp_path / "copies"]).added == 2
+
+    passages = service.search("副本", "工伤认定决定", k=3)
+    anchors = [p.anchor for p in passages]
+    assert len(anchors) == len(set(anchors)) == 3

@@ -23,6 +23,10 @@ from shuzhi.storage.db import Database
 from shuzhi.storage.models import KbDocument
 
 NATIONAL_PREFIX = "中华人民共和国"
+# Three-character titles (劳动法, 广告法, 公司法) are named as often as long ones, but 法 also
+# starts words: 劳动法律, 公司法人, 保险法规 name no text. 法规定 is read as 法 + 规定.
+SHORT_TITLE = 3
+_FA_WORDS = frozenset("律规人院官庭治制务学理条")
 CHECK_INTERVAL = 2.0  # seconds between checks whether another process changed the documents
 
 
@@ -64,6 +68,12 @@ def law_key(title: str, subtitle: str = "") -> str:
     return f"{key}·{subtitle.strip()}" if subtitle.strip() else key
 
 
+def _ends_word(text: str, end: int) -> bool:
+    """Whether a short title ending at ``end`` (inclusive) is not the start of a longer word."""
+    after = text[end + 1 : end + 3]
+    return not after or after[0] not in _FA_WORDS or after == "规定"
+
+
 class Catalog:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -75,6 +85,7 @@ class Catalog:
         self._titles: ahocorasick.Automaton | None = None
         self._stamp: tuple[object, ...] | None = None
         self._checked = 0.0
+        self.loads = 0  # how often the documents were read: caches keyed on them compare it
 
     def refresh(self, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -98,7 +109,7 @@ class Catalog:
         found: dict[str, set[str]] = {}
         for start, end, key in spans:
             inside = any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)
-            if not inside:
+            if not inside and (len(key) > SHORT_TITLE or _ends_word(text, end)):
                 found[key] = self._titles.get(key)[1]
         return found
 
@@ -143,6 +154,7 @@ class Catalog:
                 )
             ).all()
         self.docs = {r[0]: DocInfo(*r) for r in rows}
+        self.loads += 1
         self._priors = {}
         self.kb_ids = frozenset(info.kb_id for info in self.docs.values())
         self._index_versions()
@@ -163,7 +175,7 @@ class Catalog:
         for info in self.docs.values():
             if info.doc_type in (DocType.LAW, DocType.GUIDE):
                 for name in {short_title(info.title), re.sub(r"\s", "", info.title)}:
-                    if len(name) >= 4:
+                    if len(name) > SHORT_TITLE or (len(name) == SHORT_TITLE and name[-1] in "法典"):
                         names[name].add(info.law_key)
         automaton = ahocorasick.Automaton()
         for name, keys in names.items():

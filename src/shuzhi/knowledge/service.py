@@ -21,6 +21,7 @@ from shuzhi.knowledge.dense import Embedder, GatewayEmbedder, VectorStore
 from shuzhi.knowledge.ingest import Importer, Progress, Source, sources_from_paths, upload_origin
 from shuzhi.knowledge.model import Answer, Grade, ImportReport, Passage, SearchFilters
 from shuzhi.knowledge.ranking import Question, Ranked, analyse, by_coverage, rerank
+from shuzhi.knowledge.within import ArticleScorer, question_pairs
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import KbChunk, KbDocument, KnowledgeBase
 from shuzhi.validation import check_name
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 CANDIDATES = 60
 BASE_CACHE_SECONDS = 2.0
 NAMED_LAW_CANDIDATES = 30
+WITHIN_CANDIDATES = 60  # articles of a named text ranked by shared character pairs
 DENSE_CANDIDATES = 60
 KbRef = str | int | KnowledgeBase
 
@@ -69,6 +71,8 @@ class KnowledgeService:
         self._gateway = gateway
         self._own_gateway: Gateway | None = None
         self.dense_weight = dense_weight
+        self.articles = ArticleScorer(self._document_chunks)
+        self._articles_loaded = -1
 
     def embedder(self) -> Embedder | None:
         """The embedding model source in use, or None (full text only)."""
@@ -264,7 +268,9 @@ class KnowledgeService:
         self.catalog.refresh()
         question = analyse(query, self.catalog, self.home, self.thesaurus)
         ranked, rows = self._rank(question, [kb.id for kb in bases], filters)
-        return self._passages(ranked[: max(1, k)], {kb.id: kb.name for kb in bases}, rows)
+        k = max(1, k)
+        # Twice as many as asked: copies of one text filed in two folders give one passage.
+        return self._passages(ranked[: 2 * k], {kb.id: kb.name for kb in bases}, rows)[:k]
 
     def readable(
         self,
@@ -314,6 +320,8 @@ class KnowledgeService:
         ranked = rerank(hits, question, self.catalog, self.home, filters)
         rows = self._chunk_rows([(r.document_id, r.seq) for r in ranked])
         ranked = self._covered(ranked, question, rows)
+        if named:
+            ranked = self._with_named_articles(ranked, question, named, request, filters)
         nearest = self._dense_hits(question, request)
         if not nearest:
             return ranked, rows
@@ -383,6 +391,43 @@ class KnowledgeService:
             if d.law_key in question.law_keys and d.kb_id in wanted
         ]
 
+    def _with_named_articles(
+        self,
+        ranked: list[Ranked],
+        question: Question,
+        named: list[int],
+        request: SearchRequest,
+        filters: SearchFilters,
+    ) -> list[Ranked]:
+        """The word ranking fused by rank with the named texts' articles by character pairs."""
+        if self._articles_loaded != self.catalog.loads:
+            self.articles.clear()
+            self._articles_loaded = self.catalog.loads
+        wanted = question_pairs(question.text, question.title_spans, question.content_words)
+        scored: list[tuple[float, int, int]] = []
+        for doc_id in named:
+            info = self.catalog.docs.get(doc_id)
+            if info is None or not _passes(info, request):
+                continue
+            if not filters.all_versions and self.catalog.is_superseded(info):
+                continue
+            scored += [(score, doc_id, seq) for seq, score in self.articles.rank(doc_id, wanted)]
+        if not scored:
+            return ranked
+        scored.sort(reverse=True)
+        fused = dense.rrf(
+            [(r.document_id, r.seq) for r in ranked],
+            [(doc_id, seq) for _, doc_id, seq in scored[:WITHIN_CANDIDATES]],
+        )
+        return [Ranked(doc_id, seq, score) for (doc_id, seq), score in fused]
+
+    def _document_chunks(self, document_id: int) -> list[tuple[int, str]]:
+        with self.db.session() as session:
+            rows = session.execute(
+                select(KbChunk.seq, KbChunk.text).where(KbChunk.document_id == document_id)
+            ).all()
+        return [(int(seq), str(text)) for seq, text in rows]
+
     def _cited_article(self, question: Question, named: list[int], hits: list[Hit]) -> list[Hit]:
         """A question citing 第X条 of a law it names gets that article first."""
         if question.article_no is None:
@@ -409,11 +454,16 @@ class KnowledgeService:
         missing = [key for key in keys if key not in rows]
         rows.update(self._chunk_rows(missing))
         passages = []
+        seen: set[tuple[str, str, str]] = set()
         for item in ranked:
             chunk = rows.get((item.document_id, item.seq))
             info = self.catalog.docs.get(item.document_id)
             if chunk is None or info is None:
                 continue
+            same = (info.law_key, chunk.anchor, chunk.text)  # the same article of a copy
+            if same in seen:
+                continue
+            seen.add(same)
             passages.append(
                 Passage(
                     kb=kb_names.get(info.kb_id, ""),
