@@ -46,7 +46,9 @@ def directory_size(path: Path) -> int:
 
 def ablations(service: KnowledgeService, questions: list[EvalQuestion]) -> dict[str, object]:
     """Recall/MRR with parts of the ranking switched off, on the same index. "without_reranking"
-    keeps the coverage weighting; "bm25_only" has neither, nor the thesaurus."""
+    keeps the coverage weighting; "without_named_articles" drops the character-pair ranking of a
+    named text's articles; "bm25_only" is the full-text search alone: no thesaurus, reranking,
+    coverage, nor any extra search of a text the question names."""
     from shuzhi.knowledge import ranking
 
     def plain(hits: list[Hit], *_: object) -> list[ranking.Ranked]:
@@ -64,6 +66,9 @@ def ablations(service: KnowledgeService, questions: list[EvalQuestion]) -> dict[
     def uncovered(ranked: list[ranking.Ranked], *_: object) -> list[ranking.Ranked]:
         return ranked
 
+    def unnamed(*_: object) -> list[int]:
+        return []
+
     out: dict[str, object] = {}
     nothing = Thesaurus({})
     with mock.patch.object(service, "thesaurus", nothing):
@@ -72,7 +77,10 @@ def ablations(service: KnowledgeService, questions: list[EvalQuestion]) -> dict[
         out["without_coverage"] = run()
     with mock.patch.object(service_module, "rerank", plain):
         out["without_reranking"] = run()
+    with mock.patch.object(service, "_with_named_articles", uncovered):
+        out["without_named_articles"] = run()
     with (
+        mock.patch.object(service, "_named_documents", unnamed),
         mock.patch.object(service, "thesaurus", nothing),
         mock.patch.object(service_module, "rerank", plain),
         mock.patch.object(service_module, "by_coverage", uncovered),

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from shuzhi.knowledge.jurisdiction import PROVINCES, Home, city_key
 from shuzhi.knowledge.jurisdiction import weight as jurisdiction_weight
 from shuzhi.knowledge.model import DocType
+from shuzhi.knowledge.titles import LooseTitles, aliases
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import KbDocument
 
@@ -83,6 +84,7 @@ class Catalog:
         self.newest: dict[tuple[int, str], date | None] = {}
         self.places: dict[str, str] = {}
         self._titles: ahocorasick.Automaton | None = None
+        self._loose = LooseTitles({})
         self._stamp: tuple[object, ...] | None = None
         self._checked = 0.0
         self.loads = 0  # how often the documents were read: caches keyed on them compare it
@@ -102,9 +104,14 @@ class Catalog:
         self._stamp = None
 
     def titles_in(self, text: str) -> dict[str, set[str]]:
-        """Law titles named in ``text`` (longest matches only) → the law keys they stand for."""
+        """Law titles named in ``text`` → the law keys they stand for: whole titles and
+        abbreviations (longest matches only), else shortened titles (see :mod:`.titles`)."""
         if self._titles is None:
             return {}
+        return self._whole_titles_in(text) or self._loose.find(text)
+
+    def _whole_titles_in(self, text: str) -> dict[str, set[str]]:
+        assert self._titles is not None
         spans = [(end - len(key) + 1, end, key) for end, (key, _) in self._titles.iter(text)]
         found: dict[str, set[str]] = {}
         for start, end, key in spans:
@@ -177,6 +184,10 @@ class Catalog:
                 for name in {short_title(info.title), re.sub(r"\s", "", info.title)}:
                     if len(name) > SHORT_TITLE or (len(name) == SHORT_TITLE and name[-1] in "法典"):
                         names[name].add(info.law_key)
+        self._loose = LooseTitles(names)
+        for alias, title in aliases().items():
+            if title in names:
+                names[alias] |= names[title]
         automaton = ahocorasick.Automaton()
         for name, keys in names.items():
             automaton.add_word(name, (name, keys))
