@@ -82,6 +82,7 @@ class Catalog:
         self.kb_ids: frozenset[int] = frozenset()
         self._priors: dict[int, float] = {}
         self.newest: dict[tuple[int, str], date | None] = {}
+        self.by_law_key: dict[str, list[DocInfo]] = {}
         self.places: dict[str, str] = {}
         self._titles: ahocorasick.Automaton | None = None
         self._loose = LooseTitles({})
@@ -170,12 +171,15 @@ class Catalog:
 
     def _index_versions(self) -> None:
         newest: dict[tuple[int, str], date | None] = {}
+        by_law_key: dict[str, list[DocInfo]] = defaultdict(list)
         for info in self.docs.values():
+            by_law_key[info.law_key].append(info)
             key = (info.kb_id, info.law_key)
             current = newest.get(key)
             if info.version_date and (current is None or info.version_date > current):
                 newest[key] = info.version_date
         self.newest = newest
+        self.by_law_key = dict(by_law_key)
 
     def _index_titles(self) -> None:
         names: dict[str, set[str]] = defaultdict(set)

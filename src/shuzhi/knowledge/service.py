@@ -387,8 +387,9 @@ class KnowledgeService:
         wanted = set(kb_ids)
         return [
             d.id
-            for d in self.catalog.docs.values()
-            if d.law_key in question.law_keys and d.kb_id in wanted
+            for key in sorted(question.law_keys)
+            for d in self.catalog.by_law_key.get(key, ())
+            if d.kb_id in wanted
         ]
 
     def _with_named_articles(
