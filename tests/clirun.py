@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from dataclasses import dataclass
 
@@ -26,3 +27,10 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         code = exc.code if isinstance(exc.code, int) else 1
     out, err = capsys.readouterr()
     return Run(code, out, err)
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the system's pick for port 0)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -48,6 +48,20 @@ def test_a_taken_port_fails_first_with_one_chinese_line(
     assert run.stdout == ""  # nothing was set up before the check: no admin, no job
 
 
+def test_port_zero_is_refused_rather_than_read_as_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SHUZHI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SHUZHI_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("SHUZHI_DATABASE_URL", "")
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("served on port 0"))
+
+    run = run_cli(monkeypatch, capsys, "serve", "--port", "0")
+
+    assert run.returncode == 2
+    assert "端口 0 不在 1–65535 之间" in run.stderr
+
+
 def test_a_second_start_keeps_the_administrator(
     settings: Settings,
     db: Database,

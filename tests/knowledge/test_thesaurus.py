@@ -16,7 +16,7 @@ from shuzhi.errors import ConfigError
 from shuzhi.knowledge import KnowledgeService
 from shuzhi.knowledge.thesaurus import Entry, Thesaurus, for_settings, shipped
 from shuzhi.storage.db import Database
-from tests.clirun import run_cli
+from tests.clirun import free_port, run_cli
 
 from .test_api_cli import _headers
 
@@ -267,7 +267,7 @@ def test_search_uses_the_local_file(db: Database, settings: Settings, corpus: Pa
     "args",
     [
         ("kb", "search", "法规库", "公司不发工资"),
-        ("serve", "--port", "0"),  # found before the server listens, not at the first search
+        ("serve", "--port", "{free}"),  # found before the server listens, not at the first search
     ],
 )
 def test_the_command_line_names_a_bad_local_file_in_one_line(
@@ -283,7 +283,7 @@ def test_the_command_line_names_a_bad_local_file_in_one_line(
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("served with a bad thesaurus"))
 
-    run = run_cli(monkeypatch, capsys, *args)
+    run = run_cli(monkeypatch, capsys, *(a.format(free=free_port()) for a in args))
 
     assert run.returncode == 2
     assert f"同义词表 {bad} 第 2 行" in run.stderr

@@ -64,7 +64,7 @@ def _warn_if_redis_is_down(url: str) -> None:
 
 
 def listen_address(cfg: Settings, host: str | None, port: int | None) -> tuple[str, int]:
-    return host or cfg.host, port or cfg.port
+    return host or cfg.host, cfg.port if port is None else port  # --port 0 is refused, not 8000
 
 
 def ensure_port_free(host: str, port: int) -> None:
