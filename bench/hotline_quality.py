@@ -3,6 +3,7 @@
     .venv/bin/python bench/hotline_quality.py dispatch   # 5-fold CV of the dispatch classifier
     .venv/bin/python bench/hotline_quality.py confidence # review rate and calibration, same folds
     .venv/bin/python bench/hotline_quality.py replies    # reply check over the real replies
+    .venv/bin/python bench/hotline_quality.py learning   # macro-F1 against history size
 
 ``dispatch`` deduplicates messages_labelled.csv by text (see classifier.deduplicate) and runs
 stratified 5-fold cross-validation of the shipped pipeline. ``confidence`` trains the shipped
@@ -10,6 +11,9 @@ classifier (temperature included, fitted inside each training fold) on the same 
 how many held-out messages would go to human review at a threshold and how often the
 auto-dispatched ones are right, plus the expected calibration error. ``replies`` runs the reply
 quality check over messages_with_replies.xlsx and prints the flag counts with a few examples.
+``learning`` trains the shipped classifier on a quarter, half, three quarters and all of each
+training fold (stratified subsamples, three draws each) and scores it on the whole held-out
+fold: how much a department's labelled history is worth.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from shuzhi.scenarios.hotline.classifier import cross_validate, deduplicate, train
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
@@ -76,6 +81,32 @@ def confidence() -> None:
     print(f"training on all {len(texts)} messages: {time.process_time() - start:.1f} s CPU")
 
 
+def learning() -> None:
+    texts, labels = load_history(DATA / "messages_labelled.csv")
+    x, y_list = deduplicate(texts, labels)
+    y = np.array(y_list)
+    folds = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(x, y))
+    for share in (0.25, 0.5, 0.75, 1.0):
+        scores = []
+        for draw in range(3 if share < 1 else 1):
+            predicted = np.empty_like(y)
+            for train_idx, test_idx in folds:
+                part = train_idx
+                if share < 1:
+                    part = train_test_split(
+                        train_idx, train_size=share, stratify=y[train_idx], random_state=draw
+                    )[0]
+                classifier = train([x[i] for i in part], list(y[part]))
+                predicted[test_idx] = [t[0][0] for t in classifier.top([x[i] for i in test_idx])]
+            scores.append(f1_score(y, predicted, average="macro"))
+        size = round(len(y) * 0.8 * share)
+        print(
+            f"{share:.0%} of each training fold (~{size} messages): macro-F1 "
+            f"{statistics.mean(scores):.4f} over {len(scores)} draw(s)",
+            flush=True,
+        )
+
+
 def replies() -> None:
     rules = load_rules()
     messages = [m for m in import_file(DATA / "messages_with_replies.xlsx").messages if m.reply]
@@ -106,5 +137,10 @@ def replies() -> None:
 
 
 if __name__ == "__main__":
-    commands = {"dispatch": dispatch, "confidence": confidence, "replies": replies}
+    commands = {
+        "dispatch": dispatch,
+        "confidence": confidence,
+        "replies": replies,
+        "learning": learning,
+    }
     commands[sys.argv[1] if len(sys.argv) > 1 else "dispatch"]()
