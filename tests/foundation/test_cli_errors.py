@@ -108,3 +108,33 @@ def test_folds_outside_their_range_are_refused_in_chinese(
     one = run_cli(monkeypatch, capsys, "hotline", "train", "x.csv", "--folds", "1")
     assert many.returncode == 2 and "'--folds' 的取值无效：应不大于 20" in many.stderr
     assert one.returncode == 2 and "交叉验证至少要 2 折" in one.stderr
+
+
+GBK_QUERY = "失业金".encode("gbk").decode("utf-8", "surrogateescape")  # as a GBK terminal sends it
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("kb", "search", "法规库", GBK_QUERY),
+        ("kb", "create", GBK_QUERY),
+        ("kb", "ask", "x", "条\udce5"),
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_one_chinese_line(
+    args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = run_cli(monkeypatch, capsys, *args)
+
+    assert run.returncode == 2
+    assert "不是 UTF-8 编码的文字" in run.stderr and "LANG=C.UTF-8" in run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+
+
+def test_a_file_named_in_gbk_on_disk_is_still_a_path(tmp_path: Path) -> None:
+    from shuzhi.cli.main import undecodable_argument
+
+    named = tmp_path / "办事指南.md".encode("gbk").decode("utf-8", "surrogateescape")
+    named.write_text("# 指南\n", encoding="utf-8")
+    assert undecodable_argument(["kb", "import", "库", str(named)]) is None
+    assert undecodable_argument(["kb", "import", "库", str(named) + "x"]) is not None

@@ -226,3 +226,24 @@ def test_copies_of_one_text_in_two_folders_give_one_passage(
     passages = service.search("副本", "工伤认定决定", k=3)
     anchors = [p.anchor for p in passages]
     assert len(anchors) == len(set(anchors)) == 3
+
+
+def test_files_named_in_gbk_import_with_their_chinese_names(
+    service: KnowledgeService, tmp_path: Path
+) -> None:
+    """A Windows zip unpacked on Linux leaves GBK file names, which are not UTF-8 text."""
+    folder = tmp_path / "guides"
+    folder.mkdir()
+    (folder / "ok.md").write_text("# 正常\n\n第一条 正常内容。\n", encoding="utf-8")
+    gbk = "办事指南.md".encode("gbk").decode("utf-8", "surrogateescape")
+    (folder / gbk).write_text("# 办事指南\n\n第一条 社保卡补办携带身份证。\n", encoding="utf-8")
+    undecodable = b"\xff\xfe.md".decode("utf-8", "surrogateescape")
+    (folder / undecodable).write_text("# 其他\n\n第一条 退休手续的办理地点。\n", encoding="utf-8")
+    service.create("指南", grade=Grade.PUBLIC)
+
+    report = service.import_paths("指南", [folder])
+
+    assert report.ok and report.added == 3, report.failed
+    top = service.search("指南", "社保卡补办", k=1)[0]
+    assert top.document_title == "办事指南"
+    assert service.search("指南", "退休手续", k=1)[0].document_title == "其他"

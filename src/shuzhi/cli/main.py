@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -33,8 +34,31 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def undecodable_argument(args: list[str]) -> str | None:
+    """The first argument that is not UTF-8 text (a GBK terminal, a character cut in two), as
+    it can be shown; None when all are. A path that exists is left alone: a file named in GBK
+    on disk is still a file to read."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            if not os.path.lexists(arg):
+                return os.fsencode(arg).decode("utf-8", "replace")
+    return None
+
+
 def main() -> None:
     # Usage errors are click's to print (exit 2); our own errors become one line and a hint.
+    bad = undecodable_argument(sys.argv[1:])
+    if bad is not None:
+        err_console.print(
+            f"[bold red]错误：[/]参数“{bad[:60]}”不是 UTF-8 编码的文字", highlight=False
+        )
+        err_console.print(
+            "[yellow]提示：[/]把终端的字符编码设为 UTF-8（如 export LANG=C.UTF-8）后重新输入",
+            highlight=False,
+        )
+        sys.exit(2)
     try:
         app()
     except ShuzhiError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from pathlib import Path
 
@@ -47,6 +48,24 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     if gb is not None:
         return gb, "gb18030"
     return _guess(data)
+
+
+def readable_name(name: str) -> str:
+    """A file name or path as text to store and show, whatever bytes it has on disk.
+
+    Python reads a name that is not UTF-8 (a Windows zip's GBK names, unpacked on Linux) with
+    lone surrogates, which no database and no hash accepts. Such a name is read as GB18030 when
+    it is that, else with the undecodable bytes shown as U+FFFD.
+    """
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace")
 
 
 def is_chinese_utf8(line: bytes) -> bool:

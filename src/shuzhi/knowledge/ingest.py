@@ -22,6 +22,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from shuzhi.cn.encoding import readable_name
 from shuzhi.errors import InvalidInput, os_error_zh
 from shuzhi.knowledge import jurisdiction
 from shuzhi.knowledge._text import index_text
@@ -88,17 +89,21 @@ def sources_from_paths(paths: Iterable[Path]) -> Iterator[Source]:
     """Files given directly, and supported files found under folders (keyed relative to them).
 
     Folder indexes (``_index.md``) are passed on too, so the import report can say it skipped them.
+    Names that are not UTF-8 on disk (GBK names from a Windows zip) are keyed and shown as read by
+    :func:`~shuzhi.cn.encoding.readable_name`; the file itself is read by its real path.
     """
     for path in paths:
         if path.is_dir():
             root = path.resolve()
             for file in sorted(path.rglob("*")):
                 if _wanted(file):
-                    key = file.relative_to(path.parent).as_posix()
-                    origin = str(root / file.relative_to(path))
+                    key = readable_name(file.relative_to(path.parent).as_posix())
+                    origin = readable_name(str(root / file.relative_to(path)))
                     yield Source(key, file.read_bytes, origin)
         else:  # a missing file fails on reading, as its own line in the report
-            yield Source(path.name, path.read_bytes, str(path.resolve()))
+            yield Source(
+                readable_name(path.name), path.read_bytes, readable_name(str(path.resolve()))
+            )
 
 
 def upload_origin(account: str | None) -> str:
