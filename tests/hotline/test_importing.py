@@ -97,3 +97,47 @@ def test_a_long_message_imports_and_a_runaway_cell_is_a_clear_error(tmp_path: Pa
     assert len(import_file(ok).messages[0].text) == len(long_text)
     with pytest.raises(InvalidInput, match=r"runaway\.csv 第 .* 行无法按 CSV 读取"):
         import_file(runaway)
+
+
+def test_an_unclosed_quote_is_a_problem_row_not_a_merged_message(tmp_path: Path) -> None:
+    """The quote runs on to the end of the file: the rows it swallowed make no order."""
+    path = tmp_path / "q.csv"
+    path.write_text(
+        '留言主题,留言详情\n第一行,正常\n"未闭合引号,路灯坏了\n第二行,正常内容请处理\n', "utf-8"
+    )
+
+    result = import_file(path)
+
+    assert [m.title for m in result.messages] == ["第一行"]
+    (problem,) = result.problems
+    assert problem.row == 3 and not problem.kept
+    assert problem.reason.startswith("这一行的引号没有闭合，其后 1 行（第 4 行）被读进了同一格")
+
+
+def test_an_unclosed_quote_closed_by_a_later_row_spares_the_rows_after(tmp_path: Path) -> None:
+    """A quote left open ends at the next quote in a later row; what follows reads as before,
+    and a properly quoted cell with a line break is still one message."""
+    path = tmp_path / "q.csv"
+    path.write_text(
+        "留言主题,留言详情\n"
+        '"未闭合,路灯坏了\n第二行,正常内容\n第三行,"他说""你好"""\n'
+        '第四行,"多行\n内容"\n第五行,好\n',
+        "utf-8",
+    )
+
+    result = import_file(path)
+
+    assert [(m.row, m.title, m.text) for m in result.messages] == [
+        (6, "第四行", "多行\n内容"),
+        (7, "第五行", "好"),
+    ]
+    assert [(p.row, p.reason[:33]) for p in result.problems] == [
+        (2, "这一行的引号没有闭合，其后 2 行（第 3–4 行）被读进了同一格")
+    ]
+
+
+def test_an_unclosed_quote_in_the_header_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('留言主题,"留言详情\n甲,路灯坏了\n', "utf-8")
+    with pytest.raises(InvalidInput, match=r"q\.csv 第 1 行：这一行的引号没有闭合"):
+        import_file(path)

@@ -135,12 +135,18 @@ def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, Sequence[Any]]], str]:
         ) from exc
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
     csv.field_size_limit(MAX_CELL_CHARS)
-    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(lines, dialect=dialect)
 
     def numbered() -> Iterator[tuple[int, Sequence[Any]]]:
+        end = 0
         try:
             for row in reader:
-                yield reader.line_num, row
+                start, end = end + 1, reader.line_num
+                if end > start and _quote_left_open("".join(lines[start - 1 : end]), dialect):
+                    yield start, UnreadableRecord(_open_quote_reason(start, end))
+                else:
+                    yield end, row
         except csv.Error as exc:  # e.g. one cell past the field limit: the file is not a table
             raise InvalidInput(
                 f"{path.name} 第 {reader.line_num} 行无法按 CSV 读取（引号不配对或单元格过长）",
@@ -148,6 +154,41 @@ def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, Sequence[Any]]], str]:
             ) from exc
 
     return numbered(), encoding
+
+
+class UnreadableRecord(tuple[Any, ...]):
+    """A CSV record that is not a row of the table: no cells, only why (``reason``)."""
+
+    reason: str
+
+    def __new__(cls, reason: str) -> UnreadableRecord:
+        record = super().__new__(cls)
+        record.reason = reason
+        return record
+
+
+def _quote_left_open(record: str, dialect: str) -> bool:
+    """Whether a record read over several lines got there through a quote that was never closed.
+
+    A cell may hold line breaks when it is quoted, so spanning lines is no fault by itself. A
+    quote left open runs on to the end of the file, or to the next quote in a later row, which
+    is then followed by text rather than by a delimiter: a strict reading of the same lines
+    fails either way, while a properly quoted cell with line breaks reads cleanly.
+    """
+    try:
+        for _ in csv.reader(io.StringIO(record, newline=""), dialect=dialect, strict=True):
+            pass
+    except csv.Error:
+        return True
+    return False
+
+
+def _open_quote_reason(start: int, end: int) -> str:
+    swallowed = f"第 {start + 1} 行" if end == start + 1 else f"第 {start + 1}–{end} 行"
+    return (
+        f"这一行的引号没有闭合，其后 {end - start} 行（{swallowed}）被读进了同一格；"
+        "请检查该行的引号后重新导入"
+    )
 
 
 def _is_empty(row: Sequence[Any]) -> bool:
@@ -164,6 +205,9 @@ def rows_to_messages(
         source=source, messages=[], columns={f: n for f, (_, n) in columns.items()}
     )
     for number, row in iterator:
+        if isinstance(row, UnreadableRecord):
+            result.problems.append(ImportProblem(number, row.reason))
+            continue
         if _is_empty(row):
             continue
         message, problems = _row_to_message(number, row, columns)
@@ -180,7 +224,12 @@ def _normal_header(value: Any) -> str:
 def _find_header(
     rows: Iterator[tuple[int, Sequence[Any]]], headers: HeaderMap, source: str
 ) -> dict[str, tuple[int, str]]:
-    for _, row in _first(rows, 20):
+    for number, row in _first(rows, 20):
+        if isinstance(row, UnreadableRecord):  # the header itself, or all of it, went in one cell
+            raise InvalidInput(
+                f"{Path(source).name or '文件'} 第 {number} 行：{row.reason}",
+                hint='引号须成对出现；单元格中的引号要写成两个（""）',
+            )
         columns = _map_columns(row, headers)
         if "text" in columns or "title" in columns:
             return columns
