@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from shuzhi.aigc import Mode, visible_label
@@ -57,6 +58,23 @@ def test_offline_answer_from_knowledge_cites_the_article(
     assert "十二个月" in turn.content and "第四十六条" in turn.content
     stored = runtime.history(conversation)[-1]
     assert stored.mode == "offline" and stored.sources == turn.sources
+
+
+@pytest.mark.parametrize(
+    ("message", "said"),
+    [
+        ("社会保险法第999条怎么规定？", "没有第999条"),
+        ("刑法第二十条怎么规定？", "所查知识库中没有《刑法》"),
+    ],
+)
+def test_offline_answer_says_what_the_knowledge_lacks_instead_of_another_article(
+    installed: Database, settings: Settings, message: str, said: str
+) -> None:
+    runtime = _with_laws(installed, settings)
+    conversation = runtime.start("social-insurance-clerk")
+    turn = say(runtime, conversation, message)
+    assert said in turn.content and turn.sources == []
+    assert "第十六条" not in turn.content and "第四十六条" not in turn.content
 
 
 def test_offline_without_knowledge_uses_the_answering_scenario(offline: EmployeeRuntime) -> None:

@@ -492,6 +492,9 @@ class EmployeeRuntime:
         if self.knowledge is None or not state.definition.knowledge_bases:
             return None
         try:
+            missing = state.ctx.missing_citation(state.text)
+            if missing:  # not another law's article of the same number, offered as the rule
+                return f"抱歉，{missing}。", []
             passages = state.ctx.search(state.text, 3)
         except ShuzhiError as exc:
             log.info("knowledge search unavailable for %s: %s", state.definition.id, exc.code)

@@ -92,6 +92,14 @@ class SkillContext:
         readable = [name for name in names if self._may_read(name)]
         return list(self.knowledge.search(readable, query, k=k)) if readable else []
 
+    def missing_citation(self, query: str) -> str | None:
+        """What the employee's readable bases lack that ``query`` cites (a text, an article past
+        a text's end), or None; see KnowledgeService.missing_citation."""
+        if self.knowledge is None:
+            return None
+        readable = [name for name in self.knowledge_bases if self._may_read(name)]
+        return self.knowledge.missing_citation(readable, query) if readable else None
+
     def graded_knowledge(self) -> GradedKnowledge:
         """The knowledge search a scenario run on this employee's behalf may use."""
         return GradedKnowledge(self)

@@ -76,7 +76,14 @@ def ask(
     departments: Collection[int] | None = None,
     model: str | None = None,
 ) -> Answer:
-    """Answer ``question`` from the bases ``kbs``; see the module docstring for the two modes."""
+    """Answer ``question`` from the bases ``kbs``; see the module docstring for the two modes.
+
+    A question citing a text the bases lack, or an article past a text's end, is told so
+    (unsupported) rather than answered with another article of the same number.
+    """
+    missing = service.missing_citation(kbs, question, grades=grades, departments=departments)
+    if missing:
+        return Answer(f"{missing}。", [], Mode.OFFLINE, supported=False)
     rewrites = rewrite_question(gateway, question, model) if gateway is not None else []
     passages = search_all(
         service, kbs, [question, *rewrites], k=k, grades=grades, departments=departments

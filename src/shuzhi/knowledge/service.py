@@ -14,13 +14,14 @@ from sqlalchemy import Row, func, select
 from shuzhi.config import Settings
 from shuzhi.errors import Conflict, InvalidInput, ModelError, NotFound, PermissionDenied
 from shuzhi.knowledge import answer, dense, jurisdiction, thesaurus
+from shuzhi.knowledge._text import to_chinese_number
 from shuzhi.knowledge.answer import ChatGateway
 from shuzhi.knowledge.backends import Hit, SearchBackend, SearchRequest, make_backend
 from shuzhi.knowledge.catalog import Catalog, DocInfo
 from shuzhi.knowledge.dense import Embedder, GatewayEmbedder, VectorStore
 from shuzhi.knowledge.ingest import Importer, Progress, Source, sources_from_paths, upload_origin
 from shuzhi.knowledge.model import Answer, Grade, ImportReport, Passage, SearchFilters
-from shuzhi.knowledge.ranking import Question, Ranked, analyse, by_coverage, rerank
+from shuzhi.knowledge.ranking import Question, Ranked, analyse, by_coverage, cited_title, rerank
 from shuzhi.knowledge.within import ArticleScorer, question_pairs
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import KbChunk, KbDocument, KnowledgeBase
@@ -286,6 +287,49 @@ class KnowledgeService:
         for kb in bases:
             _check_access(kb, allowed, departments)
         return bases
+
+    def missing_citation(
+        self,
+        kbs: KbRef | Sequence[KbRef],
+        question: str,
+        *,
+        grades: Collection[Grade | str] | None = None,
+        departments: Collection[int] | None = None,
+    ) -> str | None:
+        """Why the bases cannot hold what ``question`` cites, or None.
+
+        "刑法第二十条" asked of a base without 刑法 would otherwise be answered with another
+        law's 第二十条, and "劳动法第999条" with the article nearest in words; neither may be
+        offered as support. Said when the question cites a text (《…》, or a title before 第X条)
+        that the bases lack, or an article number past the end of a text they hold.
+        """
+        bases = self.readable(kbs, grades, departments)
+        self.catalog.refresh()
+        asked = analyse(question, self.catalog, self.home, self.thesaurus)
+        named = [
+            doc_id
+            for doc_id in self._named_documents(asked, [kb.id for kb in bases])
+            if not self.catalog.is_superseded(self.catalog.docs[doc_id])
+        ]
+        if not named:
+            title = next(iter(asked.title_spans), None) or cited_title(asked.text)
+            if title and (asked.article_no is not None or f"《{title}》" in asked.text):
+                return f"所查知识库中没有《{title}》，无法回答其中的条文"
+            return None
+        if asked.article_no is None:
+            return None
+        with self.db.session() as session:
+            last, found = session.execute(
+                select(
+                    func.max(KbChunk.article_no),
+                    func.count(KbChunk.id).filter(KbChunk.article_no == asked.article_no),
+                ).where(KbChunk.document_id.in_(named))
+            ).one()
+        if last is None or found:
+            return None  # a text without numbered articles, or the article is there
+        info = self.catalog.docs[named[0]]
+        count = to_chinese_number(int(last))
+        return f"《{info.title}》没有{asked.article_ref}（共{count}条），请核对条文序号"
 
     def ask(
         self,
