@@ -247,3 +247,11 @@ def test_files_named_in_gbk_import_with_their_chinese_names(
     top = service.search("指南", "社保卡补办", k=1)[0]
     assert top.document_title == "办事指南"
     assert service.search("指南", "退休手续", k=1)[0].document_title == "其他"
+
+
+@pytest.mark.parametrize("name", ["政策/2024", "a?b", "c#d", "50%", "x\\y"])
+def test_a_base_name_that_cannot_be_part_of_an_address_is_refused(
+    service: KnowledgeService, name: str
+) -> None:
+    with pytest.raises(InvalidInput, match="不能含"):
+        service.create(name)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from shuzhi.knowledge import Grade, KnowledgeService, SearchFilters
+from shuzhi.knowledge import catalog as catalog_module
 from shuzhi.knowledge import service as service_module
 from shuzhi.knowledge.within import ArticleScorer, pairs, question_pairs
 
@@ -142,3 +143,14 @@ def test_three_character_titles_are_named_unless_a_longer_word_starts(
 ) -> None:
     service.catalog.refresh(force=True)
     assert bool(service.catalog.titles_in(question)) is named
+
+
+def test_a_texts_abbreviation_alone_gives_its_opening_articles(
+    service: KnowledgeService, rules: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An abbreviation no article contains (as 消法 for 消费者权益保护法): no word is found.
+    monkeypatch.setattr(catalog_module, "aliases", lambda: {"鉴办": "示范劳动能力鉴定办法"})
+    service.catalog.refresh(force=True)
+
+    anchors = [p.anchor for p in service.search(rules, "鉴办", k=3)]
+    assert anchors == ["第一条", "第二条", "第三条"]

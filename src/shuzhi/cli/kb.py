@@ -106,7 +106,7 @@ def _print_passages(passages: list[Passage]) -> None:
 def search_cmd(
     name: KbName,
     query: Annotated[str, typer.Argument(help="检索词或问题")],
-    k: Annotated[int, typer.Option("-k", help="返回条数")] = 5,
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="返回条数")] = 5,
     all_versions: Annotated[bool, typer.Option(help="包含已被新版本取代的旧版本")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
@@ -152,7 +152,7 @@ def ask_cmd(
 def evaluate_cmd(
     name: KbName,
     questions: Annotated[Path, typer.Argument(help="评测问题 YAML（q、doc、article）")],
-    k: Annotated[int, typer.Option("-k", help="按前几条计算")] = 5,
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="按前几条计算")] = 5,
 ) -> None:
     """用已知答案的问题评测检索效果：Recall@k 与 MRR"""
     service = _service()

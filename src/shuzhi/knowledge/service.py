@@ -38,6 +38,7 @@ NAMED_LAW_CANDIDATES = 30
 WITHIN_CANDIDATES = 60  # articles of a named text ranked by shared character pairs
 DENSE_CANDIDATES = 60
 KbRef = str | int | KnowledgeBase
+URL_UNSAFE = frozenset("/\\?#%")
 
 
 class KnowledgeService:
@@ -106,8 +107,14 @@ class KnowledgeService:
     ) -> KnowledgeBase:
         name = name.strip()
         if not name or len(name) > 128:
-            raise InvalidInput("知识库名称不能为空，且不超过 128 个字", hint=f"收到：{name!r}")
+            raise InvalidInput(
+                "知识库名称不能为空，且不超过 128 个字", hint=f"收到 {len(name)} 个字"
+            )
         check_name(name, "知识库名称")
+        if any(c in URL_UNSAFE for c in name):  # the name is a segment of /api/kb/{name}/…
+            raise InvalidInput(
+                "知识库名称不能含 / \\ ? # % 这些字符", hint="它们在网址里另有含义，请换一个名称"
+            )
         check_name(description, "知识库说明", multiline=True)
         grade = _grade(grade)
         with self.db.session() as session:
@@ -456,7 +463,11 @@ class KnowledgeService:
                 continue
             if not filters.all_versions and self.catalog.is_superseded(info):
                 continue
-            scored += [(score, doc_id, seq) for seq, score in self.articles.rank(doc_id, wanted)]
+            if wanted:
+                ranked_here = self.articles.rank(doc_id, wanted)
+            else:  # the text's name alone (消法): its opening articles, purpose and scope
+                ranked_here = self.articles.opening(doc_id)
+            scored += [(score, doc_id, seq) for seq, score in ranked_here]
         if not scored:
             return ranked
         scored.sort(reverse=True)

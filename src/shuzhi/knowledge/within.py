@@ -99,6 +99,12 @@ class ArticleScorer:
                 scored.append((seq, score))
         return sorted(scored, key=lambda item: item[1], reverse=True)
 
+    def opening(self, document_id: int, count: int = 5) -> list[tuple[int, float]]:
+        """The document's first ``count`` chunks in order, scored from 1 down, for a question
+        that names the text and asks nothing more."""
+        seqs = sorted(seq for seq, _, _ in self._text(document_id).articles)[:count]
+        return [(seq, 1.0 / (i + 1)) for i, seq in enumerate(seqs)]
+
     def _text(self, document_id: int) -> _Text:
         with self._lock:
             found = self._texts.get(document_id)
