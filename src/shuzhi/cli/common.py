@@ -62,6 +62,10 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # A fresh database's twenty migrations are a line each at INFO; on a first `shuzhi start`
+    # they buried the administrator's one-time password. Shown again at DEBUG.
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def printable(field: str, *, multiline: bool = False) -> Callable[[str | None], str | None]:
