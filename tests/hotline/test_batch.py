@@ -3,7 +3,9 @@ from __future__ import annotations
 import copy
 import json
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 from sqlalchemy import func, select
 
@@ -166,3 +168,29 @@ def test_the_workbook_shows_topic_heat_relative_to_the_hottest_and_the_classifie
     assert max(heats) == 100.0 and all(0 <= h <= 100 for h in heats)
     assert next(book["说明"].iter_rows(values_only=True))[0] == CLASSIFIER_LABEL
     assert CLASSIFIER_LABEL in Path(result.outputs["report"]).read_text("utf-8")
+
+
+def test_an_order_without_a_readable_receipt_time_is_due_from_its_import(
+    db: Database, tmp_path: Path, classifier: DispatchClassifier
+) -> None:
+    """Stored with no due date it could never become overdue; its files say what it counts from.
+    Run again later, the files keep the due date the database holds."""
+    path = tmp_path / "no-time.csv"
+    path.write_text("留言主题,留言时间,留言详情\n路灯坏了,上个月,小区路灯不亮\n", "utf-8")
+    job = BatchJob(classifier, topics=False)
+
+    first = job.run(path, tmp_path / "first", store=lambda r: store_orders(db, r))
+    later = datetime.now(UTC) + timedelta(days=30)
+    with patch("shuzhi.scenarios.hotline.batch.datetime", wraps=datetime) as clock:
+        clock.now.return_value = later
+        again = job.run(path, tmp_path / "again", store=lambda r: store_orders(db, r))
+
+    due = first.orders[0].deadline.due
+    assert due is not None and due > datetime.now(UTC).date()
+    with db.session() as session:
+        stored = session.scalars(select(WorkOrder)).one()
+        assert stored.deadline == due and "按导入受理时间起算" in stored.sources[0]["citation"]
+    assert again.orders[0].deadline.due != due, "the second run alone would count from later"
+    row = json.loads(Path(again.outputs["jsonl"]).read_text("utf-8"))
+    assert row["deadline"] == due.isoformat() and row["received_at"] is None
+    assert row["deadline_basis"].endswith("（留言时间缺失或无法识别，按导入受理时间起算）")

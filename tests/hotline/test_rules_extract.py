@@ -37,6 +37,17 @@ def test_deadline_without_a_receipt_time_is_flagged() -> None:
     assert deadline.due is None and deadline.warnings
 
 
+def test_deadline_without_a_receipt_time_counts_from_the_import() -> None:
+    """An order without a due date can never be overdue: count from when it was taken in."""
+    accepted = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # a Monday, 10:00 Beijing time
+    deadline = RULES.deadline(None, "help", "normal", accepted)
+    assert deadline.due == date(2026, 12, 14)
+    assert deadline.basis.endswith("5个工作日（留言时间缺失或无法识别，按导入受理时间起算）")
+
+    past = RULES.deadline(datetime(9999, 12, 31, 12, tzinfo=UTC), "help", "normal", accepted)
+    assert past.due is None, "a time given but past the calendar is the file's, not a gap"
+
+
 def test_a_receipt_time_past_the_calendar_flags_the_order_not_the_batch() -> None:
     """9999-12-31 is a common "no date" value: one order without a due date, with the reason."""
     deadline = RULES.deadline(datetime(9999, 12, 31, 12, tzinfo=UTC), "help", "normal")

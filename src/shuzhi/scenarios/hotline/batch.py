@@ -13,6 +13,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,25 +112,32 @@ def build_orders(
     key: str,
     progress: Progress = _no_progress,
     taxonomy: Taxonomy | None = None,
+    accepted: datetime | None = None,
 ) -> list[Order]:
     """Mask, classify, extract and set deadlines for ``messages``, a chunk at a time; with a
-    ``taxonomy``, place each order on its lower levels too."""
+    ``taxonomy``, place each order on its lower levels too. A message without a readable receipt
+    time has its deadline counted from ``accepted`` (the import; now when not given)."""
+    accepted = accepted or datetime.now(UTC)
     orders: list[Order] = []
     for start in range(0, len(messages), CHUNK):
         chunk = messages[start : start + CHUNK]
-        orders.extend(_build_chunk(chunk, dispatcher, key, taxonomy))
+        orders.extend(_build_chunk(chunk, dispatcher, key, taxonomy, accepted))
         progress(len(orders), len(messages), "分类派单")
     return orders
 
 
 def _build_chunk(
-    chunk: Sequence[Message], dispatcher: Dispatcher, key: str, taxonomy: Taxonomy | None
+    chunk: Sequence[Message],
+    dispatcher: Dispatcher,
+    key: str,
+    taxonomy: Taxonomy | None,
+    accepted: datetime,
 ) -> list[Order]:
     masked = [(mask_for_display(m.title), mask_for_display(m.text)) for m in chunk]
     texts = [training_text(title, text) for title, text in masked]
     dispatches = dispatcher.dispatch_many(texts)
     orders = [
-        _order(m, title, text, d, dispatcher.rules, key)
+        _order(m, title, text, d, dispatcher.rules, key, accepted)
         for m, (title, text), d in zip(chunk, masked, dispatches, strict=True)
     ]
     if taxonomy is not None:
@@ -138,7 +146,15 @@ def _build_chunk(
     return orders
 
 
-def _order(message: Message, title: str, text: str, dispatch: Any, rules: Rules, key: str) -> Order:
+def _order(
+    message: Message,
+    title: str,
+    text: str,
+    dispatch: Any,
+    rules: Rules,
+    key: str,
+    accepted: datetime,
+) -> Order:
     joined = f"{title}。{text}" if title else text
     order_type = classify_type(title, text, rules)
     urgency = classify_urgency(joined, rules)
@@ -151,7 +167,7 @@ def _order(message: Message, title: str, text: str, dispatch: Any, rules: Rules,
         location=extract_location(joined),
         order_type=order_type,
         urgency=urgency,
-        deadline=rules.deadline(message.received_at, order_type, urgency),
+        deadline=rules.deadline(message.received_at, order_type, urgency, accepted),
         dispatch=dispatch,
         category_path=[dispatch.category],
         demands=extract_demands(text),

@@ -96,6 +96,9 @@ class Stored:
     model: str
     decision: dict[str, Any] | None = None  # details.dispatch_decision: who, when, what, why
     reply_status: str | None = None
+    # The due date as stored: one counted from the import differs from a later run's count.
+    deadline: date | None = None
+    deadline_basis: str = ""
 
 
 @dataclass
@@ -141,6 +144,14 @@ class Order:
     def mode(self) -> str:
         return self.stored.mode if self.stored else self.dispatch.mode
 
+    @property
+    def due(self) -> date | None:
+        return self.stored.deadline if self.stored else self.deadline.due
+
+    @property
+    def deadline_basis(self) -> str:
+        return (self.stored.deadline_basis if self.stored else "") or self.deadline.basis
+
     def as_dict(self) -> dict[str, Any]:
         """The order as written to the batch's files; times with Beijing's offset."""
         m, d, s = self.message, self.dispatch, self.stored
@@ -159,8 +170,8 @@ class Order:
             "handling_unit": self.handling_unit,
             "order_type": self.order_type,
             "urgency": self.urgency,
-            "deadline": self.deadline.due.isoformat() if self.deadline.due else None,
-            "deadline_basis": self.deadline.basis,
+            "deadline": self.due.isoformat() if self.due else None,
+            "deadline_basis": self.deadline_basis,
             "confidence": round(confidence, 4),
             "candidates": [[c, round(p, 4)] for c, p in candidates],
             "status": self.status,

@@ -22,6 +22,8 @@ from shuzhi.scenarios.loader import line_of, parse_yaml, read_yaml_file
 
 M = TypeVar("M", bound=BaseModel)
 
+FROM_ACCEPTANCE = "留言时间缺失或无法识别，按导入受理时间起算"
+
 
 class DeadlineRule(BaseModel):
     working_days: int
@@ -92,9 +94,20 @@ class Rules:
     def has_unit(self, category: str) -> bool:
         return category in self.duty.units
 
-    def deadline(self, received: datetime | None, order_type: str, urgency: str) -> Deadline:
+    def deadline(
+        self,
+        received: datetime | None,
+        order_type: str,
+        urgency: str,
+        accepted: datetime | None = None,
+    ) -> Deadline:
+        """The due date counted from ``received``, or, when the message has no readable receipt
+        time, from ``accepted`` (when the office took it in by importing it): an order with no
+        due date can never be overdue, so it would wait unseen."""
         rule = self._deadline_rule(order_type, urgency)
         basis = rule.basis(self.file.source)
+        if received is None and accepted is not None:
+            received, basis = accepted, f"{basis}（{FROM_ACCEPTANCE}）"
         if received is None:
             return Deadline(None, rule.working_days, basis, ["没有受理时间，无法计算到期日"])
         start: date = received.astimezone(BEIJING).date()

@@ -165,6 +165,8 @@ _STORED_COLUMNS = (
     WorkOrder.model,
     WorkOrder.details,
     WorkOrder.reply_status,
+    WorkOrder.deadline,
+    WorkOrder.sources,
 )
 
 
@@ -187,8 +189,16 @@ def stored_states(session: Session, codes: Sequence[str]) -> dict[str, Stored]:
                 model=row.model or "",
                 decision=details.get("dispatch_decision"),
                 reply_status=row.reply_status,
+                deadline=row.deadline,
+                deadline_basis=_rule_citation(row.sources),
             )
     return found
+
+
+def _rule_citation(sources: list[dict[str, Any]] | None) -> str:
+    """The deadline's basis an order was stored with (its rule source), or ""."""
+    rules = [s for s in sources or [] if isinstance(s, dict) and s.get("kind") == "rule"]
+    return str(rules[0].get("citation") or "") if rules else ""
 
 
 def store_orders(
