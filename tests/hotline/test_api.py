@@ -64,6 +64,9 @@ def test_viewers_read_but_cannot_start_batches(settings: Settings, db: Database)
     assert client.get("/api/hotline/workorders").json() == []
     missing = client.get("/api/hotline/workorders/HL-x")
     assert missing.status_code == 404 and "没有工单" in missing.json()["error"]["message"]
+    # An offset past any page is refused as such, not as a number the database cannot hold.
+    far = client.get("/api/hotline/workorders", params={"offset": "99999999999999999999"})
+    assert far.status_code == 422 and "offset" in far.text and "数值超出范围" not in far.text
 
 
 def test_reply_check_endpoint(settings: Settings, db: Database) -> None:

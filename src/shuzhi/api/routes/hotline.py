@@ -148,7 +148,7 @@ def list_workorders(
     status: str | None = None,
     job_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[WorkOrderPublic]:
     """The work orders of the caller's departments."""
     query = select(WorkOrder).order_by(WorkOrder.id)

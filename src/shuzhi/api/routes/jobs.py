@@ -118,7 +118,7 @@ def list_jobs(
     status: str | None = None,
     kind: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[JobPublic]:
     rows = store.list_jobs(
         session,
@@ -159,7 +159,7 @@ def get_items(
     settings: SettingsDep,
     principal: Annotated[Principal, require("job.read")],
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[JobItemPublic]:
     _visible(session, principal, job_id, "job.read")
     return [
