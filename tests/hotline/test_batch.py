@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from unittest.mock import patch
 from sqlalchemy import func, select
 
 from shuzhi.config import Settings
+from shuzhi.platform.audit import verify_chain
 from shuzhi.scenarios.hotline.batch import BatchJob
 from shuzhi.scenarios.hotline.classifier import DispatchClassifier
 from shuzhi.scenarios.hotline.service import run_batch, store_orders
@@ -194,3 +196,23 @@ def test_an_order_without_a_readable_receipt_time_is_due_from_its_import(
     row = json.loads(Path(again.outputs["jsonl"]).read_text("utf-8"))
     assert row["deadline"] == due.isoformat() and row["received_at"] is None
     assert row["deadline_basis"].endswith("（留言时间缺失或无法识别，按导入受理时间起算）")
+
+
+def test_a_file_name_that_is_not_utf8_is_stored_and_written_replaced(
+    db: Database, tmp_path: Path, classifier: DispatchClassifier
+) -> None:
+    """A GBK name from a Windows zip: the batch runs, the name is kept with its bytes replaced."""
+    path = tmp_path / os.fsdecode("留言.csv".encode("gbk"))
+    path.write_text("留言主题,留言详情\n路灯坏了,小区路灯不亮\n", "utf-8")
+
+    result = BatchJob(classifier, topics=False).run(
+        path, tmp_path / "out", store=lambda r: store_orders(db, r)
+    )
+
+    shown = "\ufffd" * 4 + ".csv"
+    assert result.stored["inserted"] == 1 and Path(result.source).name == shown
+    assert f"批处理报告 · {shown}" in Path(result.outputs["report"]).read_text("utf-8")
+    with db.session() as session:
+        record = session.scalars(select(AuditRecord).where(AuditRecord.action == "hotline.batch"))
+        assert record.one().target == shown
+        assert verify_chain(session).ok

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import timedelta
 
 import pytest
@@ -156,3 +157,29 @@ def test_personal_data_in_a_record_is_masked_and_the_chain_holds(db: Database) -
         assert phone not in stored and id_number not in stored
         assert record.target.startswith("138****5678") and record.detail["count"] == 3
         assert verify_chain(session).ok
+
+
+def test_a_name_that_is_not_utf8_is_recorded_replaced_and_the_chain_holds(db: Database) -> None:
+    """A GBK file name from a Windows zip reaches Python as lone surrogates; any text may."""
+    name = os.fsdecode("留言.csv".encode("gbk"))
+    with db.session() as session:
+        audit(session, "hotline.batch", actor=name, target=name, file=name,
+              names={name: [name, "\ud800"]})  # fmt: skip
+    with db.session() as session:
+        record = session.scalars(select(AuditRecord)).one()
+        assert record.target == "\ufffd" * 4 + ".csv" == record.actor == record.detail["file"]
+        assert record.detail["names"] == {"\ufffd" * 4 + ".csv": ["\ufffd" * 4 + ".csv", "\ufffd"]}
+        assert verify_chain(session).ok
+
+
+def test_the_hash_of_a_text_with_lone_surrogates_is_that_of_its_replaced_form() -> None:
+    """record_hash never fails on such a text, and agrees with the form a record stores."""
+    from shuzhi.platform.audit import GENESIS, record_hash
+
+    at = utcnow()
+
+    def record(target: str) -> AuditRecord:
+        return AuditRecord(at=at, actor="a", actor_kind="user", action="x", target=target,
+                           outcome="success", detail={}, prev_hash=GENESIS)  # fmt: skip
+
+    assert record_hash(record("\udcc1\udcf4.csv")) == record_hash(record("\ufffd\ufffd.csv"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,18 @@ from shuzhi.storage.db import utcnow
 from shuzhi.storage.models import AuditAnchor, AuditRecord
 
 GENESIS = "0" * 64
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD.
+
+    A file name whose bytes are not UTF-8 (a GBK name unpacked from a Windows zip) reaches
+    Python with those bytes as lone surrogates, which neither UTF-8, the database nor the hash
+    can encode. Records keep the replaced form, so the hash stored and the hash verified are
+    computed over the same text.
+    """
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def record_hash(record: AuditRecord) -> str:
@@ -41,7 +54,7 @@ def record_hash(record: AuditRecord) -> str:
         "prev_hash": record.prev_hash,
     }
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(storable(text).encode()).hexdigest()
 
 
 def _last_hash(session: Session) -> str:
@@ -67,11 +80,11 @@ def audit(
         session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
     record = AuditRecord(
         at=utcnow(),
-        actor=mask_for_display(actor),  # a failed sign-in keeps what was typed as the name
+        actor=_masked_text(actor),  # a failed sign-in keeps what was typed as the name
         actor_kind=actor_kind,
         department_id=department_id,
-        action=action,
-        target=mask_for_display(target),  # e.g. an uploaded file named by a citizen's phone
+        action=storable(action),
+        target=_masked_text(target),  # e.g. an uploaded file named by a citizen's phone
         outcome=outcome,
         source_ip=source_ip,
         detail=_masked(detail),
@@ -85,14 +98,23 @@ def audit(
 
 def _masked(value: Any) -> Any:
     """``value`` with personal data masked in every text inside it (GB/T 35273-2020 §6.3: the
-    audit log records who did what, not the citizens' data the action touched)."""
+    audit log records who did what, not the citizens' data the action touched), and every text
+    :func:`storable`."""
     if isinstance(value, str):
-        return mask_for_display(value)
+        return _masked_text(value)
     if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
+        return {_storable_key(key): _masked(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_masked(item) for item in value]
     return value
+
+
+def _masked_text(value: str) -> str:
+    return mask_for_display(storable(value))
+
+
+def _storable_key(key: Any) -> Any:
+    return storable(key) if isinstance(key, str) else key
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
+from pathlib import Path
 
 from shuzhi.cn.calendar import default_calendar
 from shuzhi.cn.encoding import decode_bytes
@@ -16,6 +18,7 @@ __all__ = [
     "mask",
     "mask_for_display",
     "mask_requester",
+    "readable_name",
     "segment",
     "tag",
 ]
@@ -35,3 +38,12 @@ def mask_requester(value: str | None) -> str | None:
         return shown
     keep = max(1, len(value) // 4)
     return value[:keep] + "*" * max(1, len(value) - 2 * keep) + value[-keep:]
+
+
+def readable_name(path: Path | str) -> str:
+    """``path`` as text that can be stored, hashed and written to a file.
+
+    The bytes of a name that are not UTF-8 (a GBK name unpacked from a Windows zip) reach Python
+    as lone surrogates, which no database, workbook or UTF-8 file accepts; they become U+FFFD.
+    """
+    return os.fsencode(path).decode("utf-8", "replace")

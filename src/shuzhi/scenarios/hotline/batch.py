@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shuzhi.scenarios.hotline._base import mask_for_display, mask_requester
+from shuzhi.scenarios.hotline._base import mask_for_display, mask_requester, readable_name
 from shuzhi.scenarios.hotline.classifier import DispatchClassifier, text_key, training_text
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD, Dispatcher
 from shuzhi.scenarios.hotline.extract import (
@@ -248,7 +248,7 @@ class BatchJob:
         key = file_key(input_path)
         orders = build_orders(imported.messages, self.dispatcher, key, progress, self.taxonomy)
         result = BatchResult(
-            source=str(input_path),
+            source=readable_name(input_path),
             orders=orders,
             imported=imported,
             model=self.classifier.manifest.name,
@@ -267,7 +267,7 @@ class BatchJob:
             result.outputs = write_outputs(result, Path(out_dir))
         log.info(
             "hotline batch %s: %d orders, %d to review",
-            Path(input_path).name,
+            Path(result.source).name,
             len(orders),
             result.review_count,
         )

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from shuzhi.errors import InvalidInput, os_error_zh
-from shuzhi.scenarios.hotline._base import clean_text, decode_bytes
+from shuzhi.scenarios.hotline._base import clean_text, decode_bytes, readable_name
 from shuzhi.scenarios.hotline.records import ImportProblem, ImportResult, Message
 from shuzhi.scenarios.hotline.taxonomy import looks_like_taxonomy
 
@@ -61,11 +61,11 @@ def import_file(path: Path | str, headers: HeaderMap | None = None) -> ImportRes
     """Read ``path`` (.xlsx or .csv) into messages and per-row problems."""
     path = Path(path)
     rows, encoding = _open_rows(path)
-    result = rows_to_messages(rows, headers or default_headers(), source=str(path))
+    result = rows_to_messages(rows, headers or default_headers(), source=readable_name(path))
     result.encoding = encoding
     log.info(
         "imported %s: %d messages, %d problems",
-        path.name,
+        Path(result.source).name,
         len(result.messages),
         len(result.problems),
     )
