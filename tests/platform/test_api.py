@@ -6,11 +6,12 @@ from sqlalchemy import select
 from shuzhi.api import create_app
 from shuzhi.cn.clock import CHINA
 from shuzhi.config import Settings
-from shuzhi.platform import review
+from shuzhi.platform import accounts, review
+from shuzhi.platform.accounts import Actor
 from shuzhi.platform.roles import Role
 from shuzhi.storage.db import Database, utcnow
-from shuzhi.storage.models import AuditRecord, Conversation, ModelUsage
-from tests.platform.helpers import PASSWORD, department, user
+from shuzhi.storage.models import AuditRecord, Conversation, ModelUsage, ReviewTask, UserRole
+from tests.platform.helpers import PASSWORD, department, principal, user
 
 
 def _client(settings: Settings, db: Database) -> TestClient:
@@ -198,3 +199,90 @@ def test_a_decision_reason_past_the_limit_is_refused_by_the_schema_that_document
         {"field": "reason", "problem": f"最多 {limit} 个字符（现有 {limit + 1} 个）"}
     ]
     assert at_limit.status_code == 200 and at_limit.json()["status"] == "rejected", at_limit.text
+
+
+def _login_with(client: TestClient, username: str, password: str) -> dict[str, str]:
+    response = client.post("/api/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"X-CSRF-Token": str(response.json()["csrf_token"])}
+
+
+def _change_password(client: TestClient, csrf: dict[str, str], old: str) -> None:
+    body = {"old_password": old, "new_password": "changed-pass-2026"}
+    changed = client.post("/api/auth/password", json=body, headers=csrf)
+    assert changed.status_code == 204, changed.text
+
+
+def test_a_one_time_password_decides_no_review_until_changed(
+    settings: Settings, db: Database
+) -> None:
+    with db.session() as session:
+        dept = department(session, "cg")
+        admin = Actor(principal(session, "root", (Role.SYSTEM_ADMIN, None)))
+        rev, first = accounts.create_account(session, admin, "rev")
+        session.add(UserRole(user_id=rev.id, role=Role.REVIEWER.value, department_id=dept.id))
+        task = review.create_review_task(session, dept.id, "k", "s", 1, "派单", {"unit": "A"})
+    client = _client(settings, db)
+    csrf = _login_with(client, "rev", first)
+
+    # Who am I and how to change the password stay open, with a way out.
+    assert client.get("/api/auth/me").json()["must_change_password"] is True
+    url = f"/api/reviews/{task.id}/decision"
+    refused = client.post(url, json={"action": "accept"}, headers=csrf)
+    assert refused.status_code == 403, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "password_change_required"
+    assert "请先修改初始密码" in error["message"] and "/api/auth/password" in error["message"]
+    assert client.get("/api/reviews").status_code == 403
+    models = client.get("/v1/models")
+    assert models.status_code == 403 and "请先修改初始密码" in models.json()["error"]["message"]
+    with db.session() as session:
+        assert session.get(ReviewTask, task.id).status == "pending"  # type: ignore[union-attr]
+        denied = session.scalars(select(AuditRecord).where(AuditRecord.action == "access.denied"))
+        assert {(r.actor, r.detail.get("reason")) for r in denied} == {
+            ("rev", "must_change_password")
+        }
+
+    _change_password(client, csrf, first)
+    assert client.get("/api/auth/me").json()["must_change_password"] is False
+    done = client.post(url, json={"action": "accept"}, headers=csrf)
+    assert done.status_code == 200 and done.json()["decided_by"] == "rev"
+
+
+def test_an_auditor_reads_no_audit_log_after_a_reset_until_changed(
+    settings: Settings, db: Database
+) -> None:
+    with db.session() as session:
+        user(session, "aud", (Role.AUDIT_ADMIN, None))
+        sec = Actor(principal(session, "sec", (Role.SECURITY_ADMIN, None)))
+        fresh = accounts.reset_password(session, sec, "aud")
+    auditor = _client(settings, db)
+    csrf = _login_with(auditor, "aud", fresh)
+    for path in ("/api/audit", "/api/audit/verify", "/api/audit/export.csv", "/metrics"):
+        refused = auditor.get(path)
+        assert refused.status_code == 403, path
+        assert "请先修改初始密码" in refused.json()["error"]["message"]
+    # Signing out needs no changed password either.
+    assert auditor.post("/api/auth/logout", headers=csrf).status_code == 204
+    assert auditor.get("/api/auth/me").status_code == 401
+
+    csrf = _login_with(auditor, "aud", fresh)
+    _change_password(auditor, csrf, fresh)
+    rows = auditor.get("/api/audit", params={"action": "user.change_password"})
+    assert rows.status_code == 200 and [r["actor"] for r in rows.json()] == ["aud"]
+
+
+def test_an_api_key_works_while_its_owner_must_change_the_password(
+    settings: Settings, db: Database
+) -> None:
+    with db.session() as session:
+        dept = department(session, "cg")
+        rev = user(session, "rev", (Role.REVIEWER, dept.id))
+        sec = Actor(principal(session, "sec", (Role.SECURITY_ADMIN, None)))
+        _, plain = accounts.issue_api_key(session, sec, "rev-script", user_id=rev.id)
+        accounts.reset_password(session, sec, "rev")
+        task = review.create_review_task(session, dept.id, "k", "s", 1, "派单", {"unit": "A"})
+    client = TestClient(create_app(settings, db))
+    key = {"Authorization": f"Bearer {plain}"}
+    done = client.post(f"/api/reviews/{task.id}/decision", json={"action": "accept"}, headers=key)
+    assert done.status_code == 200 and done.json()["decided_by"] == "rev"

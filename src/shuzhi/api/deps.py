@@ -19,6 +19,7 @@ from shuzhi.platform.permissions import roles_for
 from shuzhi.platform.roles import ROLE_LABELS_ZH
 from shuzhi.platform.sessions import ActiveSession, resolve_session
 from shuzhi.storage.db import Database
+from shuzhi.storage.models import User
 
 if TYPE_CHECKING:
     from shuzhi.employees import EmployeeRuntime
@@ -108,7 +109,14 @@ def session_cookie_principal(request: Request, session: Session) -> Principal | 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_principal(request: Request, session: DbSession) -> Principal:
+def signed_in_principal(request: Request, session: DbSession) -> Principal:
+    """Whoever the request is authenticated as (API key, else console session), even one whose
+    account still holds a one-time password.
+
+    Only what such a person needs takes this directly: ``/api/auth/me``, ``/api/auth/password``,
+    and the console's pages, which send them to the password page instead of answering 403.
+    Everything else goes through :func:`get_principal`.
+    """
     request.state.db_session = session  # for auditing a refusal in the same transaction
     token = _bearer(request)
     if token:
@@ -129,7 +137,44 @@ def get_principal(request: Request, session: DbSession) -> Principal:
     )
 
 
+class PasswordChangeRequired(PermissionDenied):
+    """The account signed in with a one-time password it has not changed yet."""
+
+    code = "password_change_required"
+
+
+def get_principal(request: Request, session: DbSession) -> Principal:
+    """The acting principal; a person still on a one-time password is refused.
+
+    A new account's or a reset account's password was made by an administrator and passed on to
+    its holder, so until the holder replaces it, what is done with it cannot be told apart from
+    what the administrator could do (docs/platform.md: "must change it first"). The console
+    always enforced this; the API has to as well, or a reviewer could decide tasks and an auditor
+    read the log with the password someone else handed them.
+
+    API keys are let through: a key is a credential of its own, made by the security admin for a
+    script or a system and never derived from the password (``reset_password`` ends the
+    person's sessions but leaves their keys). Refusing them would stop a department's
+    integration whenever its owner's password is reset; a key no longer trusted is revoked.
+    """
+    principal = signed_in_principal(request, session)
+    if principal.api_key_id is None and principal.user_id is not None:
+        user = session.get(User, principal.user_id)
+        if user is not None and user.must_change_password:
+            record_security_event(request, session, "access.denied", actor=principal.name,
+                                  outcome="failure", reason="must_change_password")  # fmt: skip
+            raise PasswordChangeRequired(
+                "请先修改初始密码：POST /api/auth/password {old_password, new_password}，"
+                "或在控制台“修改密码”页面修改",
+                hint="改密码前只能调用 /api/auth/me、/api/auth/password 和 /api/auth/logout",
+            )
+    return principal
+
+
+# Every route but /api/auth/me and /api/auth/password takes this (through ``require``), so a new
+# route cannot forget the one-time password check.
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+SignedInPrincipal = Annotated[Principal, Depends(signed_in_principal)]
 
 
 def require(permission: str) -> Any:

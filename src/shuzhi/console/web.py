@@ -19,7 +19,7 @@ from jinja2 import pass_context
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shuzhi.aigc import visible_label
-from shuzhi.api.deps import DbSession, get_principal, login_session, record_security_event
+from shuzhi.api.deps import DbSession, login_session, record_security_event, signed_in_principal
 from shuzhi.api.errors import validation_problems, validation_summary
 from shuzhi.cn.clock import CHINA as CHINA
 from shuzhi.cn.clock import local_time as local_time
@@ -141,7 +141,8 @@ def page(permission: str | None) -> Any:
         roles_for(permission)
 
     def check(request: Request, session: DbSession) -> Principal:
-        principal = get_principal(request, session)
+        # The console sends a one-time password to the password page below, not to a 403.
+        principal = signed_in_principal(request, session)
         request.state.principal = principal
         active = login_session(request, session)
         if permission is not None and active is not None and active.user.must_change_password:

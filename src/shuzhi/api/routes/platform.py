@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from shuzhi.api.deps import (
     SESSION_COOKIE,
-    CurrentPrincipal,
     DbSession,
+    SignedInPrincipal,
     check_csrf,
     client_ip,
     get_db,
@@ -105,7 +105,7 @@ def logout(request: Request, response: Response, session: DbSession) -> None:
 
 
 @router.get("/auth/me", response_model=Me)
-def me(principal: CurrentPrincipal, request: Request, session: DbSession) -> Me:
+def me(principal: SignedInPrincipal, request: Request, session: DbSession) -> Me:
     active = login_session(request, session)
     user = session.get(User, principal.user_id) if principal.user_id else None
     return _me(principal, user, active.login.csrf_token if active else None)
@@ -118,7 +118,7 @@ class PasswordChange(BaseModel):
 
 @router.post("/auth/password", status_code=204)
 def change_password(
-    body: PasswordChange, principal: CurrentPrincipal, request: Request, session: DbSession
+    body: PasswordChange, principal: SignedInPrincipal, request: Request, session: DbSession
 ) -> None:
     user = session.get(User, principal.user_id) if principal.user_id else None
     if user is None:
