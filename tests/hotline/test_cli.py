@@ -104,3 +104,34 @@ def test_run_names_the_unusable_rows_and_writes_chinese_sentences(
     assert "另有 2 行" in run.stdout
     assert f"已写出工单工作簿（Excel）：{out / 'workorders.xlsx'}" in run.stdout.splitlines()
     assert "workbook" not in run.stdout and "jsonl " not in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("留言主题,留言详情\n", "错误：“留言.csv”只有表头，没有可处理的留言"),
+        ("留言主题,留言详情\n,\n , \n\n", "错误：“留言.csv”只有表头，没有可处理的留言"),
+        ("", "错误：留言.csv 是空文件，没有任何内容"),
+        ("\ufeff\n\n", "错误：留言.csv 是空文件，没有任何内容"),
+    ],
+)
+def test_run_refuses_a_file_without_messages_and_writes_nothing(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    said: str,
+) -> None:
+    """As the API does: no empty workbook and report, and an exit code a script can see."""
+    messages = tmp_path / "留言.csv"
+    messages.write_text(content, "utf-8")
+    monkeypatch.setenv("SHUZHI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SHUZHI_CONFIG", str(tmp_path / "none.toml"))
+    out = tmp_path / "out"
+
+    run = run_cli(
+        monkeypatch, capsys, "hotline", "run", str(messages), "--out", str(out), "--no-store"
+    )
+
+    assert run.returncode == 2 and said in run.stderr.splitlines()
+    assert "Traceback" not in run.stderr and not out.exists()

@@ -224,10 +224,13 @@ def _normal_header(value: Any) -> str:
 def _find_header(
     rows: Iterator[tuple[int, Sequence[Any]]], headers: HeaderMap, source: str
 ) -> dict[str, tuple[int, str]]:
+    name = Path(source).name or "文件"
+    seen = blank = 0
     for number, row in _first(rows, 20):
+        seen, blank = seen + 1, blank + _is_empty(row)
         if isinstance(row, UnreadableRecord):  # the header itself, or all of it, went in one cell
             raise InvalidInput(
-                f"{Path(source).name or '文件'} 第 {number} 行：{row.reason}",
+                f"{name} 第 {number} 行：{row.reason}",
                 hint='引号须成对出现；单元格中的引号要写成两个（""）',
             )
         columns = _map_columns(row, headers)
@@ -235,14 +238,18 @@ def _find_header(
             return columns
         if looks_like_taxonomy(row):
             raise InvalidInput(
-                f"{Path(source).name or '文件'} 是分类体系表（一级分类、二级分类、三级分类），"
-                "不是市民留言",
+                f"{name} 是分类体系表（一级分类、二级分类、三级分类），不是市民留言",
                 hint="把它作为分类体系传入（shuzhi hotline run 留言文件 --taxonomy 分类体系表），"
                 "输入文件请用含“留言详情”或“留言主题”列的留言表",
             )
+    if blank == seen < 20:  # the file ended within its first rows, with nothing in them
+        raise InvalidInput(
+            f"{name} 是空文件，没有任何内容",
+            hint="检查是否选错了文件、文件是否已保存；Excel 文件只读取第一个工作表",
+        )
     wanted = "、".join(headers.get("text", [])[:3])
     raise InvalidInput(
-        f"{Path(source).name or '文件'} 前 20 行里找不到留言内容所在的列（例如：{wanted}）",
+        f"{name} 前 20 行里找不到留言内容所在的列（例如：{wanted}）",
         hint="检查表头，或在 headers.yaml 的 text/title 下加上本表使用的列名",
     )
 

@@ -123,6 +123,11 @@ def run_batch(
             raise InvalidInput(f"找不到文件：{given}", hint="检查文件路径")
     # The input is read first, so a wrong file fails before any model is trained.
     imported = import_file(input_path)
+    if not imported.messages and not imported.problems:
+        raise InvalidInput(
+            f"“{Path(imported.source).name}”只有表头，没有可处理的留言",
+            hint="表头以下的行都是空的：检查导出时是否带上了数据、是否选对了文件",
+        )
     classifier = classifier_for(model_store(settings), history)
     job = BatchJob(classifier, threshold=threshold)
     if taxonomy is not None:
