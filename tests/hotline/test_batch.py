@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import os
 import zipfile
@@ -8,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
 
+import pytest
 from sqlalchemy import func, select
 
 from shuzhi.config import Settings
+from shuzhi.errors import InvalidInput, UserError
 from shuzhi.platform.audit import verify_chain
 from shuzhi.scenarios.hotline.batch import BatchJob
 from shuzhi.scenarios.hotline.classifier import DispatchClassifier
@@ -216,3 +219,49 @@ def test_a_file_name_that_is_not_utf8_is_stored_and_written_replaced(
         record = session.scalars(select(AuditRecord).where(AuditRecord.action == "hotline.batch"))
         assert record.one().target == shown
         assert verify_chain(session).ok
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_anything_is_stored(
+    settings: Settings, db: Database, sample_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    history, messages = sample_files
+    taken = tmp_path / "report.html"
+    taken.write_text("kept", "utf-8")
+
+    for out_dir, said in [
+        (taken, f"输出目录 {taken} 是一个已有的文件，不是文件夹"),
+        (taken / "sub", f"输出目录 {taken / 'sub'} 无法创建：其中的 {taken} 是文件，不是文件夹"),
+    ]:
+        with pytest.raises(InvalidInput) as refused:
+            run_batch(settings, messages, history=history, db=db, out_dir=out_dir)
+        assert refused.value.message == said and "另选一个文件夹" in (refused.value.hint or "")
+
+    assert taken.read_text("utf-8") == "kept"
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(WorkOrder)) == 0
+
+
+def test_files_that_fail_after_storing_say_the_orders_are_stored_and_how_to_write_them(
+    db: Database,
+    tmp_path: Path,
+    classifier: DispatchClassifier,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A disk that fills up while the files are written: the orders are in, a rerun writes them."""
+    path = tmp_path / "留言.csv"
+    path.write_text("留言主题,留言详情\n路灯坏了,小区路灯不亮\n", "utf-8")
+
+    def full(result: object, out_dir: Path) -> dict[str, str]:
+        raise OSError(errno.ENOSPC, "No space left on device", str(out_dir / "workorders.xlsx"))
+
+    monkeypatch.setattr("shuzhi.scenarios.hotline.outputs.write_outputs", full)
+    with pytest.raises(UserError) as failed:
+        BatchJob(classifier, topics=False).run(
+            path, tmp_path / "out", store=lambda r: store_orders(db, r)
+        )
+
+    assert failed.value.message == (
+        f"工单已写入数据库（新增 1 张），但结果文件 {tmp_path / 'out' / 'workorders.xlsx'} "
+        "无法写出：磁盘空间不足"
+    )
+    assert "再处理一次同一文件" in (failed.value.hint or "")

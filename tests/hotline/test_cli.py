@@ -135,3 +135,20 @@ def test_run_refuses_a_file_without_messages_and_writes_nothing(
 
     assert run.returncode == 2 and said in run.stderr.splitlines()
     assert "Traceback" not in run.stderr and not out.exists()
+
+
+def test_run_names_an_output_folder_that_is_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    messages = tmp_path / "new.csv"
+    messages.write_text("留言主题,留言详情\n路灯坏了,小区路灯不亮\n", "utf-8")
+    taken = tmp_path / "taken"
+    taken.write_text("", "utf-8")
+    monkeypatch.setenv("SHUZHI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SHUZHI_CONFIG", str(tmp_path / "none.toml"))
+
+    run = run_cli(monkeypatch, capsys, "hotline", "run", str(messages), "--out", str(taken))
+
+    assert run.returncode == 2, run.stderr
+    assert f"错误：输出目录 {taken} 是一个已有的文件，不是文件夹" in run.stderr.splitlines()
+    assert "EEXIST" not in run.stderr

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shuzhi.errors import UserError, os_error_zh
 from shuzhi.scenarios.hotline._base import mask_for_display, mask_requester, readable_name
 from shuzhi.scenarios.hotline.classifier import DispatchClassifier, text_key, training_text
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD, Dispatcher
@@ -262,9 +263,7 @@ class BatchJob:
             result.stored = store(result)
         if out_dir is not None:
             progress(len(orders), len(orders), "生成报告")
-            from shuzhi.scenarios.hotline.outputs import write_outputs
-
-            result.outputs = write_outputs(result, Path(out_dir))
+            result.outputs = _write_outputs(result, Path(out_dir))
         log.info(
             "hotline batch %s: %d orders, %d to review",
             Path(result.source).name,
@@ -272,6 +271,24 @@ class BatchJob:
             result.review_count,
         )
         return result
+
+
+def _write_outputs(result: BatchResult, out_dir: Path) -> dict[str, str]:
+    """The batch's files; when they cannot be written, say whether the orders were stored."""
+    from shuzhi.scenarios.hotline.outputs import write_outputs
+
+    try:
+        return write_outputs(result, out_dir)
+    except OSError as exc:
+        reason = os_error_zh(exc, writing=True)
+        where = exc.filename or out_dir
+        if not result.stored:
+            raise UserError(f"无法写出结果文件 {where}：{reason}", hint="检查输出目录") from exc
+        raise UserError(
+            f"工单已写入数据库（新增 {result.stored['inserted']} 张），"
+            f"但结果文件 {where} 无法写出：{reason}",
+            hint="排除问题后再处理一次同一文件即可写出文件；已导入的工单不会重复写入",
+        ) from exc
 
 
 def _hot_topics(orders: Sequence[Order], progress: Progress) -> list[dict[str, Any]]:

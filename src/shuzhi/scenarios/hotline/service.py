@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -121,6 +122,8 @@ def run_batch(
     for given in (input_path, history, taxonomy):
         if given is not None and not Path(given).is_file():
             raise InvalidInput(f"找不到文件：{given}", hint="检查文件路径")
+    if out_dir is not None:
+        check_out_dir(Path(out_dir))
     # The input is read first, so a wrong file fails before any model is trained.
     imported = import_file(input_path)
     if not imported.messages and not imported.problems:
@@ -142,6 +145,30 @@ def run_batch(
 
     kwargs = {"progress": progress} if progress else {}
     return job.run(Path(input_path), out_dir, store=store, imported=imported, **kwargs)
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse a folder the batch's files cannot go to before any order is stored: found only
+    when the files are written, the orders would be stored with no files to show for them."""
+    existing = out_dir.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir():
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise InvalidInput(
+                f"输出目录 {out_dir} 无法写入：没有 {existing} 的写入权限",
+                hint="请另选一个有写入权限的文件夹作为输出目录",
+            )
+        return
+    problem = (
+        "是一个已有的文件"
+        if existing == out_dir.absolute()
+        else f"无法创建：其中的 {existing} 是文件"
+    )
+    raise InvalidInput(
+        f"输出目录 {out_dir} {problem}，不是文件夹",
+        hint="请另选一个文件夹作为输出目录（不存在时会自动创建），或先移走这个文件",
+    )
 
 
 def _model_dispatcher(
