@@ -79,3 +79,18 @@ def test_reply_check_endpoint(settings: Settings, db: Database) -> None:
     }
     flags = client.post("/api/hotline/reply-check", json=body).json()["flags"]
     assert set(flags) == {"missed_demand", "no_commitment", "late"}
+
+
+def test_a_file_whose_only_rows_are_unusable_is_refused_with_the_row(
+    settings: Settings, db: Database
+) -> None:
+    """Not 「只有表头」: the row is there, and what is wrong with it is said."""
+    client = _client(settings, db, Role.OPERATOR)
+    content = '留言主题,留言详情\n"未闭合引号,路灯坏了\n第二行,正常内容请处理\n'
+    files = {"file": ("q.csv", content.encode(), "text/csv")}
+
+    refused = client.post("/api/hotline/batches", files=files)
+
+    assert refused.status_code == 422, refused.text
+    message = refused.json()["error"]["message"]
+    assert message.startswith("“q.csv”没有可处理的留言。第 2 行：这一行的引号没有闭合")

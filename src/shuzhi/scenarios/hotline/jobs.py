@@ -258,8 +258,16 @@ def _check_messages(path: Path, filename: str) -> None:
             "留言文件需要“留言详情”或“留言主题”列",
         )
     imported = rows_to_messages(head, default_headers(), source=filename)
-    if not imported.messages and len(head) < HEAD_ROWS:
-        raise InvalidInput(f"“{filename}”只有表头，没有可处理的留言", hint="检查文件内容")
+    if imported.messages or len(head) >= HEAD_ROWS:
+        return
+    unusable = [p for p in imported.problems if not p.kept]
+    if unusable:  # e.g. a quote left open on the first row swallowed all the rows after it
+        first = unusable[0]
+        raise InvalidInput(
+            f"“{filename}”没有可处理的留言。第 {first.row} 行：{first.reason}",
+            hint="修改该行后重新上传",
+        )
+    raise InvalidInput(f"“{filename}”只有表头，没有可处理的留言", hint="检查文件内容")
 
 
 def _check_history(path: Path, filename: str) -> None:
