@@ -201,10 +201,10 @@ def test_an_order_without_a_readable_receipt_time_is_due_from_its_import(
     assert row["deadline_basis"].endswith("（留言时间缺失或无法识别，按导入受理时间起算）")
 
 
-def test_a_file_name_that_is_not_utf8_is_stored_and_written_replaced(
+def test_a_file_name_that_is_not_utf8_is_stored_and_written_readably(
     db: Database, tmp_path: Path, classifier: DispatchClassifier
 ) -> None:
-    """A GBK name from a Windows zip: the batch runs, the name is kept with its bytes replaced."""
+    """A GBK name from a Windows zip: the batch runs, and the name reads as its Chinese."""
     path = tmp_path / os.fsdecode("留言.csv".encode("gbk"))
     path.write_text("留言主题,留言详情\n路灯坏了,小区路灯不亮\n", "utf-8")
 
@@ -212,7 +212,7 @@ def test_a_file_name_that_is_not_utf8_is_stored_and_written_replaced(
         path, tmp_path / "out", store=lambda r: store_orders(db, r)
     )
 
-    shown = "\ufffd" * 4 + ".csv"
+    shown = "留言.csv"
     assert result.stored["inserted"] == 1 and Path(result.source).name == shown
     assert f"批处理报告 · {shown}" in Path(result.outputs["report"]).read_text("utf-8")
     with db.session() as session:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from shuzhi.cn.calendar import default_calendar
 from shuzhi.cn.encoding import decode_bytes
+from shuzhi.cn.encoding import readable_name as _readable_name
 from shuzhi.cn.text import clean_text, segment, tag
 from shuzhi.privacy import mask, mask_for_display
 
@@ -41,9 +42,7 @@ def mask_requester(value: str | None) -> str | None:
 
 
 def readable_name(path: Path | str) -> str:
-    """``path`` as text that can be stored, hashed and written to a file.
-
-    The bytes of a name that are not UTF-8 (a GBK name unpacked from a Windows zip) reach Python
-    as lone surrogates, which no database, workbook or UTF-8 file accepts; they become U+FFFD.
-    """
-    return os.fsencode(path).decode("utf-8", "replace")
+    """``path`` as text that can be stored, hashed and written to a file: a GBK name from a
+    Windows zip (lone surrogates in Python) reads as its Chinese name, any other undecodable
+    byte as U+FFFD (:func:`shuzhi.cn.encoding.readable_name`)."""
+    return _readable_name(os.fsdecode(path))
