@@ -92,6 +92,20 @@ def test_an_overlong_address_is_a_chinese_414_before_any_route_runs(
     assert f"上限 {MAX_URL_BYTES // 1024} KB" in error["message"]
 
 
+@pytest.mark.parametrize("query", ["q=%FF%FE", "q=%ED%A0%80", "q=%E5%A4"])
+def test_a_query_string_that_is_not_utf8_is_a_chinese_400(
+    settings: Settings, db: Database, query: str
+) -> None:
+    client = TestClient(create_app(settings, db))
+
+    refused = client.get(f"/api/kb/x/search?{query}")
+    fine = client.get("/api/kb/x/search?q=%E5%A4%B1%E4%B8%9A+%E9%87%91")  # 失业 金
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "bad_encoding" and "UTF-8" in refused.text
+    assert fine.status_code == 401  # reached the route, which asks who is calling
+
+
 def test_a_wrong_method_names_the_methods_the_address_takes(
     settings: Settings, db: Database
 ) -> None:

@@ -67,6 +67,10 @@ def test_viewers_read_but_cannot_start_batches(settings: Settings, db: Database)
     # An offset past any page is refused as such, not as a number the database cannot hold.
     far = client.get("/api/hotline/workorders", params={"offset": "99999999999999999999"})
     assert far.status_code == 422 and "offset" in far.text and "数值超出范围" not in far.text
+    unknown = client.get("/api/hotline/workorders", params={"status": "nope"})
+    assert unknown.status_code == 422 and "没有这种工单状态" in unknown.text
+    assert "pending_review（待人工复核）" in unknown.json()["error"]["hint"]
+    assert client.get("/api/hotline/workorders", params={"status": "dispatched"}).json() == []
 
 
 def test_reply_check_endpoint(settings: Settings, db: Database) -> None:

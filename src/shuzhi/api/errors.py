@@ -9,6 +9,7 @@ import json
 import logging
 import secrets
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -157,6 +158,9 @@ class EdgeGuard:
         if length > MAX_URL_BYTES and not scope["path"].startswith("/console"):
             await _too_long(length)(scope, receive, send)
             return
+        if not scope["path"].startswith("/console") and not _utf8_query(scope):
+            await _not_utf8_query()(scope, receive, send)
+            return
         started = False
 
         async def watched(message: Message) -> None:
@@ -171,6 +175,24 @@ class EdgeGuard:
                 raise
             response = await _unexpected(Request(scope), exc)
             await response(scope, receive, send)
+
+
+def _utf8_query(scope: Scope) -> bool:
+    """Whether the query string's percent-escapes decode as UTF-8. Starlette would read
+    ``?q=%FF%FE`` as two replacement characters and search for them, answering nothing."""
+    raw = scope.get("query_string") or b""
+    if b"%" not in raw:
+        return True
+    try:
+        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _not_utf8_query() -> JSONResponse:
+    message = "网址中的查询参数不是 UTF-8 编码的文字：请按 UTF-8 对参数做百分号编码"
+    return JSONResponse(_body("invalid_request_error", "bad_encoding", message), status_code=400)
 
 
 def _too_long(length: int) -> JSONResponse:

@@ -26,6 +26,7 @@ from shuzhi.scenarios.hotline.jobs import (
     batch_output,
     submit_batch,
 )
+from shuzhi.scenarios.hotline.outputs import STATUS_ZH
 from shuzhi.scenarios.hotline.reply import check_reply
 from shuzhi.scenarios.hotline.rules import load_rules
 from shuzhi.storage.models import WorkOrder
@@ -156,6 +157,9 @@ def list_workorders(
     if visible is not None:
         query = query.where(WorkOrder.department_id.in_(visible))
     if status:
+        if status not in STATUS_ZH:
+            known = "、".join(f"{code}（{zh}）" for code, zh in STATUS_ZH.items())
+            raise InvalidInput(f"没有这种工单状态：{status[:40]}", hint=f"可选：{known}")
         query = query.where(WorkOrder.status == status)
     if job_id is not None:
         query = query.where(WorkOrder.job_id == job_id)
