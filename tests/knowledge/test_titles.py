@@ -69,6 +69,12 @@ def base(service: KnowledgeService, tmp_path: Path) -> str:
     (tmp_path / "t" / "道路交通安全违法行为记分管理办法(2021-12-17).md").write_text(
         "# 道路交通安全违法行为记分管理办法\n\n<!-- INFO END -->\n\n第一条 满分教育。\n", "utf-8"
     )
+    (tmp_path / "t" / "消费者权益保护法(2013-10-25).md").write_text(
+        "# 中华人民共和国消费者权益保护法\n\n<!-- INFO END -->\n\n第一条 保护消费者。\n", "utf-8"
+    )
+    (tmp_path / "t" / "宪法(2018-03-11).md").write_text(
+        "# 中华人民共和国宪法\n\n<!-- INFO END -->\n\n第一条 国家的根本制度。\n", "utf-8"
+    )
     service.create("简称", grade=Grade.PUBLIC)
     assert service.import_paths("简称", [tmp_path / "t"]).ok
     service.catalog.refresh(force=True)
@@ -86,3 +92,18 @@ def test_the_catalogue_names_texts_by_abbreviation_and_shortened_title(
     assert catalog.titles_in("道交法对酒驾怎么罚") == {}  # the base holds no 道路交通安全法
     # A whole title wins over a shortened one read elsewhere in the question.
     assert set(catalog.titles_in("社会保险法和记分管理办法")) == {"社会保险法"}
+
+
+def test_short_names_are_named_only_as_words(service: KnowledgeService, base: str) -> None:
+    catalog = service.catalog
+    assert catalog.titles_in("消法第二十四条") == {"消法": {"消费者权益保护法"}}
+    assert catalog.titles_in("取消法定节假日加班工资怎么算") == {}  # 取消 / 法定, not 消法
+    assert catalog.titles_in("宪法第一条") == {"宪法": {"宪法"}}  # two characters
+
+
+def test_a_base_holding_a_two_character_law_answers_its_articles(
+    service: KnowledgeService, base: str
+) -> None:
+    answer = service.ask(base, "宪法第一条怎么规定")
+    assert answer.supported and answer.citations[0].document_title == "中华人民共和国宪法"
+    assert "没有" not in answer.text

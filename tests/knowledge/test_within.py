@@ -154,3 +154,12 @@ def test_a_texts_abbreviation_alone_gives_its_opening_articles(
 
     anchors = [p.anchor for p in service.search(rules, "鉴办", k=3)]
     assert anchors == ["第一条", "第二条", "第三条"]
+
+
+@pytest.mark.parametrize("number", ["一", "二", "三", "四", "五"])
+def test_a_cited_article_of_a_named_text_comes_first(
+    service: KnowledgeService, rules: str, number: str
+) -> None:
+    # 鉴定结论 is in every article: the pairs alone would rank them by length.
+    top = service.search(rules, f"示范劳动能力鉴定办法第{number}条关于鉴定结论的规定", k=1)[0]
+    assert top.anchor == f"第{number}条"

@@ -16,6 +16,7 @@ from datetime import date
 import ahocorasick
 from sqlalchemy import func, select
 
+from shuzhi.knowledge._text import word_bounds
 from shuzhi.knowledge.jurisdiction import PROVINCES, Home, city_key
 from shuzhi.knowledge.jurisdiction import weight as jurisdiction_weight
 from shuzhi.knowledge.model import DocType
@@ -24,9 +25,11 @@ from shuzhi.storage.db import Database
 from shuzhi.storage.models import KbDocument
 
 NATIONAL_PREFIX = "中华人民共和国"
-# Three-character titles (劳动法, 广告法, 公司法) are named as often as long ones, but 法 also
-# starts words: 劳动法律, 公司法人, 保险法规 name no text. 法规定 is read as 法 + 规定.
+# Titles of two or three characters (刑法, 宪法, 劳动法, 广告法, 民法典) are named as often as
+# long ones, but 法 also starts words: 劳动法律, 公司法人, 保险法规 name no text. 法规定 is read as
+# 法 + 规定. Shorter titles not ending so (a guide called 指南) are never looked for.
 SHORT_TITLE = 3
+SHORT_ENDINGS = ("法", "法典")
 _FA_WORDS = frozenset("律规人院官庭治制务学理条")
 CHECK_INTERVAL = 2.0  # seconds between checks whether another process changed the documents
 
@@ -86,6 +89,7 @@ class Catalog:
         self.places: dict[str, str] = {}
         self._titles: ahocorasick.Automaton | None = None
         self._loose = LooseTitles({})
+        self._aliases: frozenset[str] = frozenset()
         self._stamp: tuple[object, ...] | None = None
         self._checked = 0.0
         self.loads = 0  # how often the documents were read: caches keyed on them compare it
@@ -115,10 +119,18 @@ class Catalog:
         assert self._titles is not None
         spans = [(end - len(key) + 1, end, key) for end, (key, _) in self._titles.iter(text)]
         found: dict[str, set[str]] = {}
+        bounds: set[int] | None = None
         for start, end, key in spans:
             inside = any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)
-            if not inside and (len(key) > SHORT_TITLE or _ends_word(text, end)):
-                found[key] = self._titles.get(key)[1]
+            if inside:
+                continue
+            if len(key) <= SHORT_TITLE or key in self._aliases:
+                # A short name must start a word and not run into one: 消法 is not named in
+                # 取消法定, 劳动法 not in 劳动法律.
+                bounds = word_bounds(text) if bounds is None else bounds
+                if start not in bounds or not _ends_word(text, end):
+                    continue
+            found[key] = self._titles.get(key)[1]
         return found
 
     def places_in(self, text: str) -> frozenset[str]:
@@ -186,9 +198,10 @@ class Catalog:
         for info in self.docs.values():
             if info.doc_type in (DocType.LAW, DocType.GUIDE):
                 for name in {short_title(info.title), re.sub(r"\s", "", info.title)}:
-                    if len(name) > SHORT_TITLE or (len(name) == SHORT_TITLE and name[-1] in "法典"):
+                    if len(name) > SHORT_TITLE or (len(name) > 1 and name.endswith(SHORT_ENDINGS)):
                         names[name].add(info.law_key)
         self._loose = LooseTitles(names)
+        self._aliases = frozenset(alias for alias, title in aliases().items() if title in names)
         for alias, title in aliases().items():
             if title in names:
                 names[alias] |= names[title]

@@ -11,46 +11,22 @@ common words of the question (劳动合同, 用人单位) outscores one that hol
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from shuzhi.cn.text import chinese_number, clean_text
+from shuzhi.cn.text import clean_text
 from shuzhi.knowledge import jurisdiction
 from shuzhi.knowledge import thesaurus as colloquial
 from shuzhi.knowledge._text import segment_query
 from shuzhi.knowledge.backends import Hit
-from shuzhi.knowledge.catalog import NATIONAL_PREFIX, Catalog, authority
+from shuzhi.knowledge.catalog import Catalog, authority
+from shuzhi.knowledge.citations import ARTICLE_REF, article_number
 from shuzhi.knowledge.model import SearchFilters
 
 NAMED_LAW_BOOST = 3.0
-ARTICLE_REF = re.compile(r"第([零〇一二两三四五六七八九十百千]+|\d+)条")
 HOME_WORDS = ("本市", "我市", "市里", "咱们市")
-MAX_ARTICLE_NO = 100_000  # more than any text has; keeps a typed number inside a database integer
 # Full-width digits and Latin letters as typed by a Chinese input method: 第４４条 is 第44条.
 HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B) if chr(code).isalnum()}
-
-
-# A title written before an article number, or in book-title marks: 刑法第二十条, 《刑法》.
-_TITLE_BEFORE_ARTICLE = re.compile(
-    r"([\u4e00-\u9fff\d]{1,24}?(?:法典|法|条例|办法|规定|细则|决定|解释))第"
-    r"(?:[零〇一二两三四五六七八九十百千]+|\d+)条"
-)
-_MARKED_TITLE = re.compile(r"《([^《》]{2,40})》")
-_ASKING = re.compile(r"^(?:请问|请教|问一下|想问一下|我想问|想问|根据|按照|依照|依据|关于)")
-
-
-def cited_title(text: str) -> str | None:
-    """The title a question cites (《刑法》, or 刑法 in 刑法第二十条), whether or not any base
-    holds it; None when it cites none."""
-    marked = _MARKED_TITLE.search(text)
-    if marked:
-        return marked.group(1)
-    before = _TITLE_BEFORE_ARTICLE.search(text)
-    if before is None:
-        return None
-    title = _ASKING.sub("", before.group(1)).removeprefix(NATIONAL_PREFIX)
-    return title if len(title) >= 2 else None
 
 
 @dataclass(frozen=True)
@@ -60,7 +36,7 @@ class Question:
     content_words: list[str]  # without the words of a law title the question names
     law_keys: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()
-    article_no: int | None = None  # at most MAX_ARTICLE_NO: 第99999999999条 is past any text's end
+    article_no: int | None = None  # capped (citations.MAX_ARTICLE_NO): past any end
     title_spans: list[str] = field(default_factory=list)
     article_ref: str = ""  # the 第X条 as the question writes it
 
@@ -95,17 +71,10 @@ def analyse(
         content_words=[w for w in words if w not in title_words],
         law_keys=frozenset(k for keys in titles.values() for k in keys),
         places=frozenset(places),
-        article_no=_article_no(article.group(1)) if article else None,
+        article_no=article_number(article.group(1)) if article else None,
         title_spans=list(titles),
         article_ref=article.group(0) if article else "",
     )
-
-
-def _article_no(numeral: str) -> int | None:
-    if numeral.isdigit() and len(numeral) > len(str(MAX_ARTICLE_NO)):
-        return MAX_ARTICLE_NO  # int() of thousands of digits is refused, and no text goes there
-    number = chinese_number(numeral)
-    return None if number is None else min(number, MAX_ARTICLE_NO)
 
 
 @dataclass

@@ -11,17 +11,19 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Row, func, select
 
+from shuzhi.cn.text import clean_text
 from shuzhi.config import Settings
 from shuzhi.errors import Conflict, InvalidInput, ModelError, NotFound, PermissionDenied
 from shuzhi.knowledge import answer, dense, jurisdiction, thesaurus
 from shuzhi.knowledge._text import to_chinese_number
 from shuzhi.knowledge.answer import ChatGateway
 from shuzhi.knowledge.backends import Hit, SearchBackend, SearchRequest, make_backend
-from shuzhi.knowledge.catalog import Catalog, DocInfo
+from shuzhi.knowledge.catalog import Catalog, DocInfo, short_title
+from shuzhi.knowledge.citations import Citation, citations, holds_in_order, is_law_title
 from shuzhi.knowledge.dense import Embedder, GatewayEmbedder, VectorStore
 from shuzhi.knowledge.ingest import Importer, Progress, Source, sources_from_paths, upload_origin
 from shuzhi.knowledge.model import Answer, Grade, ImportReport, Passage, SearchFilters
-from shuzhi.knowledge.ranking import Question, Ranked, analyse, by_coverage, cited_title, rerank
+from shuzhi.knowledge.ranking import HALF_WIDTH, Question, Ranked, analyse, by_coverage, rerank
 from shuzhi.knowledge.within import ArticleScorer, question_pairs
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import KbChunk, KbDocument, KnowledgeBase
@@ -111,9 +113,10 @@ class KnowledgeService:
                 "知识库名称不能为空，且不超过 128 个字", hint=f"收到 {len(name)} 个字"
             )
         check_name(name, "知识库名称")
-        if any(c in URL_UNSAFE for c in name):  # the name is a segment of /api/kb/{name}/…
+        if any(c in URL_UNSAFE for c in name) or not name.strip("."):  # /api/kb/{name}/…
             raise InvalidInput(
-                "知识库名称不能含 / \\ ? # % 这些字符", hint="它们在网址里另有含义，请换一个名称"
+                "知识库名称不能含 / \\ ? # % 这些字符，也不能只由点组成",
+                hint="它们在网址里另有含义，请换一个名称",
             )
         check_name(description, "知识库说明", multiline=True)
         grade = _grade(grade)
@@ -307,36 +310,57 @@ class KnowledgeService:
 
         "刑法第二十条" asked of a base without 刑法 would otherwise be answered with another
         law's 第二十条, and "劳动法第999条" with the article nearest in words; neither may be
-        offered as support. Said when the question cites a text (《…》, or a title before 第X条)
-        that the bases lack, or an article number past the end of a text they hold.
+        offered as support. Each citation (:mod:`.citations`) is checked: a text the bases lack,
+        an article past the end of the text cited, or, with no text named, an article number no
+        text of the bases has. The first problem found is said.
         """
         bases = self.readable(kbs, grades, departments)
         self.catalog.refresh()
-        asked = analyse(question, self.catalog, self.home, self.thesaurus)
-        named = [
-            doc_id
-            for doc_id in self._named_documents(asked, [kb.id for kb in bases])
-            if not self.catalog.is_superseded(self.catalog.docs[doc_id])
+        kb_ids = {kb.id for kb in bases}
+        held = [
+            info
+            for info in self.catalog.docs.values()
+            if info.kb_id in kb_ids and not self.catalog.is_superseded(info)
         ]
-        if not named:
-            title = next(iter(asked.title_spans), None) or cited_title(asked.text)
-            if title and (asked.article_no is not None or f"《{title}》" in asked.text):
-                return f"所查知识库中没有《{title}》，无法回答其中的条文"
-            return None
-        if asked.article_no is None:
-            return None
+        for cited in citations(clean_text(question).translate(HALF_WIDTH)):
+            docs = self._cited_documents(cited, held)
+            if docs is None:
+                return f"所查知识库中没有《{cited.title}》，无法回答其中的条文"
+            if cited.article_no is None or (cited.title and not docs):
+                continue
+            problem = self._missing_article(cited, docs or held)
+            if problem:
+                return problem
+        return None
+
+    def _cited_documents(self, cited: Citation, held: list[DocInfo]) -> list[DocInfo] | None:
+        """The held documents a citation's title names; [] when it names no title or one that
+        cannot be told from plain words; None when it names a law the bases lack."""
+        if not cited.title:
+            return []
+        keys = {key for found in self.catalog.titles_in(cited.title).values() for key in found}
+        if keys:
+            return [info for info in held if info.law_key in keys] or None
+        loose = [info for info in held if holds_in_order(cited.title, short_title(info.title))]
+        if loose:
+            return loose
+        return None if is_law_title(cited) else []
+
+    def _missing_article(self, cited: Citation, docs: list[DocInfo]) -> str | None:
         with self.db.session() as session:
             last, found = session.execute(
                 select(
                     func.max(KbChunk.article_no),
-                    func.count(KbChunk.id).filter(KbChunk.article_no == asked.article_no),
-                ).where(KbChunk.document_id.in_(named))
+                    func.count(KbChunk.id).filter(KbChunk.article_no == cited.article_no),
+                ).where(KbChunk.document_id.in_([info.id for info in docs]))
             ).one()
         if last is None or found:
-            return None  # a text without numbered articles, or the article is there
-        info = self.catalog.docs[named[0]]
+            return None  # texts without numbered articles, or the article is there
+        if not cited.title:
+            return f"所查知识库中没有哪部文本有{cited.article_ref}，请核对条文序号"
         count = to_chinese_number(int(last))
-        return f"《{info.title}》没有{asked.article_ref}（共{count}条），请核对条文序号"
+        title = docs[0].title
+        return f"《{title}》没有{cited.article_ref}（共{count}条），请核对条文序号"
 
     def ask(
         self,
@@ -364,15 +388,22 @@ class KnowledgeService:
         )
         hits = self.backend.search(request)
         named = self._named_documents(question, kb_ids)
+        cited: list[Hit] = []
         if named:
             within = _restricted(request, question.content_words, named, NAMED_LAW_CANDIDATES)
             hits += self.backend.search(within)
-            hits = self._cited_article(question, named, hits) + hits
+            cited = self._cited_article(question, named, hits)
+            hits = cited + hits
         ranked = rerank(hits, question, self.catalog, self.home, filters)
         rows = self._chunk_rows([(r.document_id, r.seq) for r in ranked])
         ranked = self._covered(ranked, question, rows)
         if named:
             ranked = self._with_named_articles(ranked, question, named, request, filters)
+        if cited:  # 劳动合同法第四条: that article first, whatever the fusions made of it
+            keys = {(h.document_id, h.seq) for h in cited}
+            ranked = [r for r in ranked if (r.document_id, r.seq) in keys] + [
+                r for r in ranked if (r.document_id, r.seq) not in keys
+            ]
         nearest = self._dense_hits(question, request)
         if not nearest:
             return ranked, rows
