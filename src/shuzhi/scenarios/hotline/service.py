@@ -126,11 +126,17 @@ def run_batch(
         check_out_dir(Path(out_dir))
     # The input is read first, so a wrong file fails before any model is trained.
     imported = import_file(input_path)
+    name = Path(imported.source).name
     if not imported.messages and not imported.problems:
         raise InvalidInput(
-            f"“{Path(imported.source).name}”只有表头，没有可处理的留言",
+            f"“{name}”只有表头，没有可处理的留言",
             hint="表头以下的行都是空的：检查导出时是否带上了数据、是否选对了文件",
         )
+    unusable = [p for p in imported.problems if not p.kept]
+    if not imported.messages and unusable:  # as the API and console refuse such an upload
+        shown = "；".join(f"第 {p.row} 行：{p.reason}" for p in unusable[:3])
+        more = f"（另有 {len(unusable) - 3} 行）" if len(unusable) > 3 else ""
+        raise InvalidInput(f"“{name}”没有可处理的留言。{shown}{more}", hint="修改这些行后重新运行")
     classifier = classifier_for(model_store(settings), history)
     job = BatchJob(classifier, threshold=threshold)
     if taxonomy is not None:
