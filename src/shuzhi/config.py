@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         description="The deployment's own colloquial → legal thesaurus (YAML), merged over the "
         "shipped one. Unset: <data_dir>/kb_thesaurus.yaml when that file exists.",
     )
+    hotline_headers: Path | None = Field(
+        default=None,
+        description="The deployment's own column names for hotline work-order fields (YAML, "
+        "field: [列名, …]), tried before the shipped ones. Unset: "
+        "<data_dir>/hotline_headers.yaml when that file exists.",
+    )
     redis_url: str | None = Field(default=None, description="Enables the Redis job queue.")
     conversation_keep_days: int = Field(
         default=180,
@@ -106,7 +112,7 @@ class Settings(BaseSettings):
             raise ValueError(f"不支持的数据库 {backend!r}（{shown!r}）；{_URL_EXAMPLES}")
         return value
 
-    @field_validator("kb_thesaurus", mode="before")
+    @field_validator("kb_thesaurus", "hotline_headers", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

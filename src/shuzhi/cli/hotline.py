@@ -15,6 +15,7 @@ from shuzhi.cli.common import cli_actor, console, database, settings
 from shuzhi.errors import UserError
 from shuzhi.scenarios.hotline.batch import BatchResult
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
+from shuzhi.scenarios.hotline.importing import headers_for
 from shuzhi.scenarios.hotline.records import ImportProblem
 from shuzhi.scenarios.hotline.service import model_store, run_batch, train_and_save
 
@@ -142,6 +143,7 @@ def train_cmd(
             model_store(settings()),
             folds=folds,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            headers=headers_for(settings()),
         )
     console.print(f"[green]已保存派单模型[/] {manifest.name}（{manifest.n_samples} 条样本）")
     if scores is not None:

@@ -1,6 +1,7 @@
 """Import citizen messages from Excel (.xlsx) and CSV files as they really arrive.
 
-Headers are mapped to work-order fields by ``data/headers.yaml`` (or a mapping the caller gives),
+Headers are mapped to work-order fields by ``data/headers.yaml``, with a deployment's own names
+first (:func:`headers_for`), or by a mapping the caller gives,
 text is cleaned of scraping whitespace, dates in mixed formats are parsed, empty formatted rows
 are skipped, and the CSV encoding (UTF-8 or GBK/GB18030) is detected. A row that cannot be used
 is reported with its row number and reason; the rest of the file goes on.
@@ -17,11 +18,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from shuzhi.errors import InvalidInput, os_error_zh
+from shuzhi.errors import ConfigError, InvalidInput, os_error_zh
 from shuzhi.scenarios.hotline._base import clean_text, decode_bytes, readable_name
 from shuzhi.scenarios.hotline.records import ImportProblem, ImportResult, Message
 from shuzhi.scenarios.hotline.taxonomy import looks_like_taxonomy
@@ -29,6 +30,9 @@ from shuzhi.scenarios.hotline.taxonomy import looks_like_taxonomy
 log = logging.getLogger(__name__)
 
 BEIJING = timezone(timedelta(hours=8))
+if TYPE_CHECKING:
+    from shuzhi.config import Settings
+
 HeaderMap = dict[str, list[str]]
 
 # A sheet formatted far below its data yields runs of empty rows; this many in a row ends it.
@@ -55,6 +59,64 @@ def default_headers() -> HeaderMap:
     text = resources.files(__package__).joinpath("data/headers.yaml").read_text("utf-8")
     loaded: HeaderMap = yaml.safe_load(text)
     return loaded
+
+
+LOCAL_HEADERS = "hotline_headers.yaml"
+HEADERS_HINT = (
+    "每个字段一行，写成“字段: [列名, 列名]”，字段为 ref、requester、title、received_at、text、"
+    "label、reply、replied_at、votes_up、votes_down"
+)
+
+
+def local_headers_path(settings: Settings) -> Path | None:
+    """The deployment's own header file: the setting, else the data directory's if present."""
+    if settings.hotline_headers is not None:
+        return settings.hotline_headers
+    default = settings.data_dir / LOCAL_HEADERS
+    return default if default.is_file() else None
+
+
+def headers_for(settings: Settings | None) -> HeaderMap:
+    """The column names each field is read from: the deployment's own file's names first
+    (``hotline_headers`` / ``<data_dir>/hotline_headers.yaml``), then the shipped ones.
+
+    A bureau whose export says 市民诉求 instead of 留言详情 adds ``text: [市民诉求]`` there; an
+    upgrade leaves the file alone. A file that cannot be read or has an unknown field raises
+    ConfigError naming the file (and the line, for a YAML slip).
+    """
+    path = local_headers_path(settings) if settings is not None else None
+    if path is None:
+        return default_headers()
+    own = _local_headers(path)
+    shipped = default_headers()
+    return {
+        field: list(dict.fromkeys([*own.get(field, []), *shipped.get(field, [])]))
+        for field in shipped
+    }
+
+
+def _local_headers(path: Path) -> HeaderMap:
+    from shuzhi.scenarios.loader import parse_yaml, read_yaml_file
+
+    origin = f"表头映射 {path}"
+    try:
+        loaded, _ = parse_yaml(read_yaml_file(path, "表头映射"), origin)
+    except InvalidInput as exc:
+        raise ConfigError(exc.message, hint=exc.hint or HEADERS_HINT) from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{origin}：整个文件应是“字段: [列名, …]”的映射", hint=HEADERS_HINT)
+    known = default_headers()
+    found: HeaderMap = {}
+    for field, names in loaded.items():
+        if field not in known:
+            raise ConfigError(f"{origin}：没有“{field}”这个字段", hint=HEADERS_HINT)
+        names = [names] if isinstance(names, str) else names
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+            raise ConfigError(f"{origin}：“{field}”后应是方括号中的列名", hint=HEADERS_HINT)
+        found[str(field)] = [n.strip() for n in names]
+    return found
 
 
 def import_file(path: Path | str, headers: HeaderMap | None = None) -> ImportResult:
@@ -250,7 +312,7 @@ def _find_header(
     wanted = "、".join(headers.get("text", [])[:3])
     raise InvalidInput(
         f"{name} 前 20 行里找不到留言内容所在的列（例如：{wanted}）",
-        hint="检查表头，或在 headers.yaml 的 text/title 下加上本表使用的列名",
+        hint="检查表头，或在数据目录的 hotline_headers.yaml 里写上“text: [本表的内容列名]”",
     )
 
 

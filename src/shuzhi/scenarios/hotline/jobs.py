@@ -33,7 +33,7 @@ from shuzhi.scenarios.hotline.batch import BatchResult
 from shuzhi.scenarios.hotline.classifier import Manifest
 from shuzhi.scenarios.hotline.decisions import hotline_department
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD
-from shuzhi.scenarios.hotline.importing import default_headers, read_rows, rows_to_messages
+from shuzhi.scenarios.hotline.importing import HeaderMap, headers_for, read_rows, rows_to_messages
 from shuzhi.scenarios.hotline.service import model_store, run_batch
 from shuzhi.scenarios.hotline.taxonomy import load_taxonomy, looks_like_taxonomy
 from shuzhi.storage.models import Job
@@ -120,7 +120,7 @@ class Upload:
 @dataclass(frozen=True)
 class _Role:
     label: str  # what the file is to the person who sent it, for messages
-    check: Callable[[Path, str], None]
+    check: Callable[[Path, str, HeaderMap], None]
 
 
 def trained_model(settings: Settings) -> Manifest | None:
@@ -156,7 +156,7 @@ def submit_batch(
     # Checked in a scratch folder beside the uploads and moved in place only when all pass: a
     # refused batch leaves nothing behind, and a kept file is only replaced by the same bytes.
     with tempfile.TemporaryDirectory(dir=folder, prefix=".incoming-") as scratch:
-        trial = _Trial(Path(scratch), max_bytes)
+        trial = _Trial(Path(scratch), max_bytes, headers_for(settings))
         params: dict[str, Any] = {"input": trial.check(messages, _MESSAGES)}
         _check_model(settings, history, history_required)
         for key, upload, role in (
@@ -219,13 +219,14 @@ class _Trial:
 
     scratch: Path
     max_bytes: int
+    headers: HeaderMap
 
     def check(self, upload: Upload, role: _Role) -> str:
         name = _SAFE.sub("_", Path(upload.filename or "upload.csv").name)
         _check_bytes(upload, name, role, self.max_bytes)
         path = Path(tempfile.mkdtemp(dir=self.scratch)) / name
         path.write_bytes(upload.data)
-        role.check(path, upload.filename)
+        role.check(path, upload.filename, self.headers)
         return str(path)
 
 
@@ -249,7 +250,7 @@ def _head(path: Path) -> list[tuple[int, Any]]:
     return list(islice(read_rows(path), HEAD_ROWS))
 
 
-def _check_messages(path: Path, filename: str) -> None:
+def _check_messages(path: Path, filename: str, headers: HeaderMap) -> None:
     head = _head(path)
     if any(looks_like_taxonomy(row) for _, row in head[:3]):
         raise InvalidInput(
@@ -257,7 +258,7 @@ def _check_messages(path: Path, filename: str) -> None:
             hint="分类体系表请放在“分类体系表”一栏（接口字段 taxonomy）；"
             "留言文件需要“留言详情”或“留言主题”列",
         )
-    imported = rows_to_messages(head, default_headers(), source=filename)
+    imported = rows_to_messages(head, headers, source=filename)
     if imported.messages or len(head) >= HEAD_ROWS:
         return
     unusable = [p for p in imported.problems if not p.kept]
@@ -270,8 +271,8 @@ def _check_messages(path: Path, filename: str) -> None:
     raise InvalidInput(f"“{filename}”只有表头，没有可处理的留言", hint="检查文件内容")
 
 
-def _check_history(path: Path, filename: str) -> None:
-    imported = rows_to_messages(_head(path), default_headers(), source=filename)
+def _check_history(path: Path, filename: str, headers: HeaderMap) -> None:
+    imported = rows_to_messages(_head(path), headers, source=filename)
     if "label" not in imported.columns:
         raise InvalidInput(
             f"历史工单“{filename}”没有分类列，无法训练派单模型",
@@ -279,7 +280,7 @@ def _check_history(path: Path, filename: str) -> None:
         )
 
 
-def _check_taxonomy(path: Path, filename: str) -> None:
+def _check_taxonomy(path: Path, filename: str, _headers: HeaderMap) -> None:
     load_taxonomy(path)
 
 

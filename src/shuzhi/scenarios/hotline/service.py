@@ -34,7 +34,7 @@ from shuzhi.scenarios.hotline.decisions import (
     unit_departments,
 )
 from shuzhi.scenarios.hotline.dispatch import DEFAULT_THRESHOLD, Dispatcher, SimilarCases
-from shuzhi.scenarios.hotline.importing import import_file
+from shuzhi.scenarios.hotline.importing import HeaderMap, headers_for, import_file
 from shuzhi.scenarios.hotline.records import Order, Stored
 from shuzhi.scenarios.hotline.taxonomy import load_taxonomy
 from shuzhi.storage.db import Database
@@ -50,14 +50,16 @@ def model_store(settings: Settings) -> ModelStore:
     return ModelStore(settings.data_dir / "hotline" / "models")
 
 
-def load_history(path: Path) -> tuple[list[str], list[str]]:
-    """Texts and categories of labelled past orders (rows without a category are skipped)."""
-    imported = import_file(path)
+def load_history(path: Path, headers: HeaderMap | None = None) -> tuple[list[str], list[str]]:
+    """Texts and categories of labelled past orders (rows without a category are skipped);
+    ``headers``: the column names to read (:func:`headers_for`; None: the shipped ones)."""
+    imported = import_file(path, headers)
     pairs = [(training_text(m.title, m.text), m.label) for m in imported.messages if m.label]
     if not pairs:
         raise InvalidInput(
             f"{Path(path).name} 中没有带分类的工单，无法训练派单模型",
-            hint="历史工单需要“一级分类”列（或在 headers.yaml 的 label 下加上本表的列名）",
+            hint="历史工单需要“一级分类”列（或在数据目录的 hotline_headers.yaml 里写上"
+            "“label: [本表的分类列名]”）",
         )
     return [t for t, _ in pairs], [str(label) for _, label in pairs]
 
@@ -68,9 +70,10 @@ def train_and_save(
     *,
     folds: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    headers: HeaderMap | None = None,
 ) -> tuple[Manifest, CrossValidation | None]:
     """Train on a labelled file, optionally cross-validate, and save a new model version."""
-    texts, labels = load_history(path)
+    texts, labels = load_history(path, headers)
     scores = cross_validate(texts, labels, folds=folds, progress=progress) if folds > 1 else None
     classifier = train(texts, labels, source=f"{Path(path).name}#{file_key(path)}")
     if scores is not None:
@@ -84,7 +87,9 @@ def _cv_summary(scores: CrossValidation) -> dict[str, Any]:
     return summary
 
 
-def classifier_for(store: ModelStore, history: Path | None) -> DispatchClassifier:
+def classifier_for(
+    store: ModelStore, history: Path | None, headers: HeaderMap | None = None
+) -> DispatchClassifier:
     """The classifier for a run: trained on ``history`` (reused when that file was seen before),
     or the newest stored version."""
     if history is None:
@@ -93,7 +98,7 @@ def classifier_for(store: ModelStore, history: Path | None) -> DispatchClassifie
     for version in reversed(store.versions()):
         if store.manifest(version).source == source:
             return store.load(version)
-    manifest, _ = train_and_save(history, store)
+    manifest, _ = train_and_save(history, store, headers=headers)
     return store.load(manifest.version)
 
 
@@ -125,7 +130,8 @@ def run_batch(
     if out_dir is not None:
         check_out_dir(Path(out_dir))
     # The input is read first, so a wrong file fails before any model is trained.
-    imported = import_file(input_path)
+    headers = headers_for(settings)  # a bad local file stops here, before any work
+    imported = import_file(input_path, headers)
     name = Path(imported.source).name
     if not imported.messages and not imported.problems:
         raise InvalidInput(
@@ -137,7 +143,7 @@ def run_batch(
         shown = "；".join(f"第 {p.row} 行：{p.reason}" for p in unusable[:3])
         more = f"（另有 {len(unusable) - 3} 行）" if len(unusable) > 3 else ""
         raise InvalidInput(f"“{name}”没有可处理的留言。{shown}{more}", hint="修改这些行后重新运行")
-    classifier = classifier_for(model_store(settings), history)
+    classifier = classifier_for(model_store(settings), history, headers)
     job = BatchJob(classifier, threshold=threshold)
     if taxonomy is not None:
         job.taxonomy = load_taxonomy(taxonomy)
@@ -187,7 +193,11 @@ def _model_dispatcher(
     gateway = Gateway(db, settings)
     if not gateway.available():
         return job.dispatcher
-    similar = SimilarCases(job.classifier, *load_history(history)) if history else None
+    similar = (
+        SimilarCases(job.classifier, *load_history(history, headers_for(settings)))
+        if history
+        else None
+    )
     return Dispatcher(job.classifier, job.rules, job.threshold, GatewayModelStep(gateway), similar)
 
 
