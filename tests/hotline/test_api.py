@@ -2,31 +2,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
 from shuzhi import jobs
-from shuzhi.api import create_app
 from shuzhi.config import Settings
-from shuzhi.platform.identity import create_api_key, create_user
 from shuzhi.platform.roles import Role
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import WorkOrder
-
-
-def _client(settings: Settings, db: Database, role: Role) -> TestClient:
-    with db.session() as session:
-        user = create_user(session, f"u-{role.value}", "password-123", [(role, None)])
-        _, key = create_api_key(session, "test", user.id)
-    client = TestClient(create_app(settings, db))
-    client.headers["Authorization"] = f"Bearer {key}"
-    return client
+from tests.hotline.conftest import api_client
 
 
 def test_batch_job_from_the_api(
     settings: Settings, db: Database, sample_files: tuple[Path, Path]
 ) -> None:
     history, messages = sample_files
-    client = _client(settings, db, Role.OPERATOR)
+    client = api_client(settings, db, Role.OPERATOR)
     files = {
         "file": ("messages.csv", messages.read_bytes(), "text/csv"),
         "history": ("history.csv", history.read_bytes(), "text/csv"),
@@ -58,7 +46,7 @@ def test_batch_job_from_the_api(
 
 
 def test_viewers_read_but_cannot_start_batches(settings: Settings, db: Database) -> None:
-    client = _client(settings, db, Role.VIEWER)
+    client = api_client(settings, db, Role.VIEWER)
     files = {"file": ("m.csv", "留言详情\n路灯坏了\n".encode(), "text/csv")}
     assert client.post("/api/hotline/batches", files=files).status_code == 403
     assert client.get("/api/hotline/workorders").json() == []
@@ -74,7 +62,7 @@ def test_viewers_read_but_cannot_start_batches(settings: Settings, db: Database)
 
 
 def test_reply_check_endpoint(settings: Settings, db: Database) -> None:
-    client = _client(settings, db, Role.VIEWER)
+    client = api_client(settings, db, Role.VIEWER)
     body = {
         "message": "小区门口路灯坏了一个月。希望尽快修复路灯！",
         "reply": "您好，我单位高度重视，将加强管理。",
@@ -89,7 +77,7 @@ def test_a_file_whose_only_rows_are_unusable_is_refused_with_the_row(
     settings: Settings, db: Database
 ) -> None:
     """Not 「只有表头」: the row is there, and what is wrong with it is said."""
-    client = _client(settings, db, Role.OPERATOR)
+    client = api_client(settings, db, Role.OPERATOR)
     content = '留言主题,留言详情\n"未闭合引号,路灯坏了\n第二行,正常内容请处理\n'
     files = {"file": ("q.csv", content.encode(), "text/csv")}
 

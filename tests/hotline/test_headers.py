@@ -5,17 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from shuzhi import jobs
-from shuzhi.api import create_app
 from shuzhi.config import Settings
 from shuzhi.errors import ConfigError, InvalidInput
-from shuzhi.platform.identity import create_api_key, create_user
 from shuzhi.platform.roles import Role
 from shuzhi.scenarios.hotline.importing import default_headers, headers_for, import_file
 from shuzhi.storage.db import Database
 from tests.clirun import run_cli
+from tests.hotline.conftest import api_client
 
 EXPORT = (
     "编号,市民诉求,诉求类别\n1,小区路灯坏了三天没人修,城乡建设\n2,孩子学校门口乱停车,交通运输\n"
@@ -92,11 +90,7 @@ def test_an_upload_with_the_local_names_is_accepted_and_run(
     settings: Settings, db: Database, sample_files: tuple[Path, Path]
 ) -> None:
     history, _ = sample_files
-    with db.session() as session:
-        user = create_user(session, "op", "password-123", [(Role.OPERATOR, None)])
-        _, key = create_api_key(session, "test", user.id)
-    client = TestClient(create_app(settings, db))
-    client.headers["Authorization"] = f"Bearer {key}"
+    client = api_client(settings, db, Role.OPERATOR)
     files = {
         "file": ("export.csv", EXPORT.encode(), "text/csv"),
         "history": ("history.csv", history.read_bytes(), "text/csv"),

@@ -187,7 +187,10 @@ def require(permission: str) -> Any:
 
     # ``request`` defaults to None so that code may also call ``require(p).dependency(principal)``
     # directly (the /v1 routes do); FastAPI still injects it by its annotation.
-    def check(principal: CurrentPrincipal, request: Request = None) -> Principal:  # type: ignore[assignment]
+    def check(
+        principal: CurrentPrincipal,
+        request: Request = None,  # type: ignore[assignment]
+    ) -> Principal:
         if not principal.can(permission):
             session = getattr(request.state, "db_session", None) if request else None
             if session is not None:

@@ -201,10 +201,10 @@ class Catalog:
                     if len(name) > SHORT_TITLE or (len(name) > 1 and name.endswith(SHORT_ENDINGS)):
                         names[name].add(info.law_key)
         self._loose = LooseTitles(names)
-        self._aliases = frozenset(alias for alias, title in aliases().items() if title in names)
-        for alias, title in aliases().items():
-            if title in names:
-                names[alias] |= names[title]
+        held = {alias: names[title] for alias, title in aliases().items() if title in names}
+        self._aliases = frozenset(held)
+        for alias, keys in held.items():
+            names[alias] |= keys
         automaton = ahocorasick.Automaton()
         for name, keys in names.items():
             automaton.add_word(name, (name, keys))

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from shuzhi.cn.text import chinese_number
+from shuzhi.knowledge.catalog import NATIONAL_PREFIX, short_title
 
 MAX_ARTICLE_NO = 100_000  # more than any text has; keeps a typed number inside a database integer
 
@@ -25,7 +26,6 @@ _ASKING = re.compile(r"^(?:请问|请教|问一下|想问一下|我想问|想问
 # A title read from plain words is taken for a citation only with one of these endings:
 # 单位规定第三条 is the employer's rules, 失业条例 a law.
 LAW_ENDINGS = ("法", "法典", "条例")
-NATIONAL_PREFIX = "中华人民共和国"
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def citations(text: str) -> list[Citation]:
         found.append(Citation(title, article_number(ref.group(1)), ref.group(0), is_marked))
     for marked in _MARKED.finditer(text):
         if marked.end() not in cited_marks:
-            found.append(Citation(_short(marked.group(1)), None, "", True))
+            found.append(Citation(short_title(marked.group(1)), None, "", True))
     return found
 
 
@@ -80,16 +80,11 @@ def _last_mark(before: str) -> tuple[str, bool] | None:
     marks = list(_MARKED.finditer(before))
     if not marks or marks[-1].end() != len(before):
         return None
-    return _short(marks[-1].group(1)), True
+    return short_title(marks[-1].group(1)), True
 
 
 def _plain_title(before: str) -> str | None:
     words = _BEFORE_TITLE.split(before.replace(NATIONAL_PREFIX, ""))  # its 和 joins no titles
     last = _ASKING.sub("", words[-1] if words else "")
-    title = _short(last)
+    title = short_title(last)
     return title or None
-
-
-def _short(title: str) -> str:
-    title = re.sub(r"\s", "", title)
-    return title.removeprefix(NATIONAL_PREFIX) or title

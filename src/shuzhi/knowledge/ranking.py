@@ -38,7 +38,12 @@ class Question:
     places: frozenset[str] = frozenset()
     article_no: int | None = None  # capped (citations.MAX_ARTICLE_NO): past any end
     title_spans: list[str] = field(default_factory=list)
-    article_ref: str = ""  # the 第X条 as the question writes it
+
+
+def normalised(question: str) -> str:
+    """A question as it is read: pasted zero-width and control characters dropped, full-width
+    digits and letters as their ASCII forms."""
+    return clean_text(question).translate(HALF_WIDTH)
 
 
 def analyse(
@@ -49,11 +54,10 @@ def analyse(
 ) -> Question:
     """Words to search for, laws and places the question names, and an article it cites.
 
-    ``thesaurus`` adds legal terms for colloquial words (None: the shipped one). Zero-width and
-    control characters pasted with the question are dropped; full-width digits and letters are
-    read as their ASCII forms.
+    ``thesaurus`` adds legal terms for colloquial words (None: the shipped one). The text is
+    read :func:`normalised`.
     """
-    text = clean_text(text).translate(HALF_WIDTH)
+    text = normalised(text)
     titles = catalog.titles_in(text)
     places = set(catalog.places_in(text))
     if any(word in text for word in HOME_WORDS):
@@ -73,7 +77,6 @@ def analyse(
         places=frozenset(places),
         article_no=article_number(article.group(1)) if article else None,
         title_spans=list(titles),
-        article_ref=article.group(0) if article else "",
     )
 
 

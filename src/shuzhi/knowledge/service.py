@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Row, func, select
 
-from shuzhi.cn.text import clean_text
 from shuzhi.config import Settings
 from shuzhi.errors import Conflict, InvalidInput, ModelError, NotFound, PermissionDenied
 from shuzhi.knowledge import answer, dense, jurisdiction, thesaurus
@@ -23,7 +22,7 @@ from shuzhi.knowledge.citations import Citation, citations, holds_in_order, is_l
 from shuzhi.knowledge.dense import Embedder, GatewayEmbedder, VectorStore
 from shuzhi.knowledge.ingest import Importer, Progress, Source, sources_from_paths, upload_origin
 from shuzhi.knowledge.model import Answer, Grade, ImportReport, Passage, SearchFilters
-from shuzhi.knowledge.ranking import HALF_WIDTH, Question, Ranked, analyse, by_coverage, rerank
+from shuzhi.knowledge.ranking import Question, Ranked, analyse, by_coverage, normalised, rerank
 from shuzhi.knowledge.within import ArticleScorer, question_pairs
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import KbChunk, KbDocument, KnowledgeBase
@@ -316,13 +315,16 @@ class KnowledgeService:
         """
         bases = self.readable(kbs, grades, departments)
         self.catalog.refresh()
+        cited_all = citations(normalised(question))
+        if not cited_all:  # most questions: no pass over the catalogue
+            return None
         kb_ids = {kb.id for kb in bases}
         held = [
             info
             for info in self.catalog.docs.values()
             if info.kb_id in kb_ids and not self.catalog.is_superseded(info)
         ]
-        for cited in citations(clean_text(question).translate(HALF_WIDTH)):
+        for cited in cited_all:
             docs = self._cited_documents(cited, held)
             if docs is None:
                 return f"所查知识库中没有《{cited.title}》，无法回答其中的条文"

@@ -148,7 +148,7 @@ def run_batch(
     if taxonomy is not None:
         job.taxonomy = load_taxonomy(taxonomy)
     if db is not None and use_model:
-        job.dispatcher = _model_dispatcher(job, settings, db, history)
+        job.dispatcher = _model_dispatcher(job, settings, db, history, headers)
     store = None
     if db is not None:
 
@@ -184,7 +184,11 @@ def check_out_dir(out_dir: Path) -> None:
 
 
 def _model_dispatcher(
-    job: BatchJob, settings: Settings, db: Database, history: Path | None
+    job: BatchJob,
+    settings: Settings,
+    db: Database,
+    history: Path | None,
+    headers: HeaderMap | None = None,
 ) -> Dispatcher | None:
     """A dispatcher that also asks the model base, when a chat endpoint is configured."""
     from shuzhi.gateway import Gateway
@@ -193,11 +197,7 @@ def _model_dispatcher(
     gateway = Gateway(db, settings)
     if not gateway.available():
         return job.dispatcher
-    similar = (
-        SimilarCases(job.classifier, *load_history(history, headers_for(settings)))
-        if history
-        else None
-    )
+    similar = SimilarCases(job.classifier, *load_history(history, headers)) if history else None
     return Dispatcher(job.classifier, job.rules, job.threshold, GatewayModelStep(gateway), similar)
 
 
