@@ -6,18 +6,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from shuzhi.api import create_app
-from shuzhi.config import Settings
-from shuzhi.platform.identity import create_api_key, create_user
-from shuzhi.platform.roles import Role
 from shuzhi.scenarios.hotline.classifier import DispatchClassifier, train
 from shuzhi.scenarios.hotline.demo import write_sample
 from shuzhi.scenarios.hotline.service import load_history
-from shuzhi.storage.db import Database
 
 HEADER = ["留言编号", "留言用户", "留言主题", "留言时间", "留言详情", "一级分类", "点赞数"]
 
@@ -95,13 +89,3 @@ def gbk_csv(tmp_path: Path) -> Path:
     ]
     path.write_bytes(("\r\n".join(rows) + "\r\n").encode("gbk"))
     return path
-
-
-def api_client(settings: Settings, db: Database, role: Role) -> TestClient:
-    """A test client calling the API with a new account's key holding ``role``."""
-    with db.session() as session:
-        user = create_user(session, f"u-{role.value}", "password-123", [(role, None)])
-        _, key = create_api_key(session, "test", user.id)
-    client = TestClient(create_app(settings, db))
-    client.headers["Authorization"] = f"Bearer {key}"
-    return client

@@ -7,7 +7,7 @@ from shuzhi.config import Settings
 from shuzhi.platform.roles import Role
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import WorkOrder
-from tests.hotline.conftest import api_client
+from tests.apiclient import api_client
 
 
 def test_batch_job_from_the_api(

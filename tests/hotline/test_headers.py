@@ -12,8 +12,8 @@ from shuzhi.errors import ConfigError, InvalidInput
 from shuzhi.platform.roles import Role
 from shuzhi.scenarios.hotline.importing import default_headers, headers_for, import_file
 from shuzhi.storage.db import Database
+from tests.apiclient import api_client
 from tests.clirun import run_cli
-from tests.hotline.conftest import api_client
 
 EXPORT = (
     "编号,市民诉求,诉求类别\n1,小区路灯坏了三天没人修,城乡建设\n2,孩子学校门口乱停车,交通运输\n"

@@ -1,27 +1,16 @@
 from __future__ import annotations
 
 import yaml
-from fastapi.testclient import TestClient
 
-from shuzhi.api import create_app
 from shuzhi.config import Settings
-from shuzhi.platform.identity import create_api_key, create_user
 from shuzhi.platform.roles import Role
 from shuzhi.scenarios import export_pack
 from shuzhi.storage.db import Database
-
-
-def _client(settings: Settings, db: Database, role: Role) -> TestClient:
-    with db.session() as session:
-        user = create_user(session, f"u-{role.value}", "password-123", [(role, None)])
-        _, key = create_api_key(session, "test", user.id)
-    client = TestClient(create_app(settings, db))
-    client.headers["Authorization"] = f"Bearer {key}"
-    return client
+from tests.apiclient import api_client
 
 
 def test_catalogue_is_browsed_field_then_scenario(settings: Settings, db: Database) -> None:
-    client = _client(settings, db, Role.VIEWER)
+    client = api_client(settings, db, Role.VIEWER)
     groups = client.get("/api/scenarios").json()
     assert [g["field"] for g in groups][:2] == ["approval", "social"]
     social = client.get("/api/scenarios", params={"field": "social"}).json()
@@ -33,7 +22,7 @@ def test_catalogue_is_browsed_field_then_scenario(settings: Settings, db: Databa
 
 
 def test_run_stores_result_and_explains_rules(settings: Settings, db: Database) -> None:
-    client = _client(settings, db, Role.OPERATOR)
+    client = api_client(settings, db, Role.OPERATOR)
     body = {
         "inputs": {
             "contribution_years": 12,
@@ -54,7 +43,7 @@ def test_run_stores_result_and_explains_rules(settings: Settings, db: Database) 
 
 
 def test_bad_inputs_get_a_chinese_422_not_a_stack_trace(settings: Settings, db: Database) -> None:
-    client = _client(settings, db, Role.OPERATOR)
+    client = api_client(settings, db, Role.OPERATOR)
     response = client.post(
         "/api/scenarios/social.unemployment-benefit/run",
         json={"inputs": {"contribution_years": "十年"}},
@@ -66,19 +55,19 @@ def test_bad_inputs_get_a_chinese_422_not_a_stack_trace(settings: Settings, db: 
 
 
 def test_viewers_cannot_run_and_operators_cannot_import(settings: Settings, db: Database) -> None:
-    viewer = _client(settings, db, Role.VIEWER)
+    viewer = api_client(settings, db, Role.VIEWER)
     assert (
         viewer.post(
             "/api/scenarios/social.insurance-qa/run", json={"inputs": {"question": "失业金"}}
         ).status_code
         == 403
     )
-    operator = _client(settings, db, Role.OPERATOR)
+    operator = api_client(settings, db, Role.OPERATOR)
     assert operator.post("/api/scenarios/packs/import", json={"pack": "x"}).status_code == 403
 
 
 def test_eval_and_pack_round_trip_over_http(settings: Settings, db: Database) -> None:
-    admin = _client(settings, db, Role.DEPARTMENT_ADMIN)
+    admin = api_client(settings, db, Role.DEPARTMENT_ADMIN)
     report = admin.post("/api/scenarios/eval", json={"ids": ["social.pension-estimate"]}).json()
     assert report["ok"] and report["by_field"]["social"]["cases_total"] == 5
 
