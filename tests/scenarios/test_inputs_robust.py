@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 
 from shuzhi.config import Settings
 from shuzhi.errors import InvalidInput
+from shuzhi.platform.roles import Role
 from shuzhi.scenarios import load_catalogue, run_scenario
 from shuzhi.scenarios.loader import scenario_from_data
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import ScenarioRun
-from tests.scenarios.test_api import Role, _client
+from tests.apiclient import api_client
 
 BACK_PAY = "social.pension-back-payment"
 # An addition bought from the original supplier may exceed the original contract: no 100 % cap.
@@ -85,7 +86,7 @@ def test_money_counts_and_percentages_of_the_catalogue_are_bounded() -> None:
 def test_the_api_refuses_a_negative_base_and_stores_no_run(
     settings: Settings, db: Database
 ) -> None:
-    client: TestClient = _client(settings, db, Role.OPERATOR)
+    client: TestClient = api_client(settings, db, Role.OPERATOR)
     response = client.post(
         f"/api/scenarios/{BACK_PAY}/run", json={"inputs": {**GOOD, "monthly_base": -1}}
     )
@@ -96,7 +97,7 @@ def test_the_api_refuses_a_negative_base_and_stores_no_run(
 
 
 def test_a_string_input_with_nul_is_refused(settings: Settings, db: Database) -> None:
-    client: TestClient = _client(settings, db, Role.OPERATOR)
+    client: TestClient = api_client(settings, db, Role.OPERATOR)
     scenario = next(
         s for s in load_catalogue().scenarios.values() if any(i.type == "string" for i in s.inputs)
     )

@@ -11,13 +11,14 @@ from sqlalchemy import func, select
 
 from shuzhi.config import Settings
 from shuzhi.errors import InvalidInput
+from shuzhi.platform.roles import Role
 from shuzhi.scenarios import export_pack, load_catalogue, run_scenario
 from shuzhi.scenarios.loader import scenario_from_data
 from shuzhi.scenarios.numbers import NotANumber, TooLarge, parse_number
 from shuzhi.scenarios.values import coerce_inputs
 from shuzhi.storage.db import Database
 from shuzhi.storage.models import ScenarioRun
-from tests.scenarios.test_api import Role, _client
+from tests.apiclient import api_client
 from tests.scenarios.test_inputs_robust import BACK_PAY, GOOD, _definition
 
 
@@ -118,7 +119,7 @@ def _pack(**changes: Any) -> str:
 def test_a_pack_with_a_non_finite_bound_is_refused_over_http(
     settings: Settings, db: Database, bound: str
 ) -> None:
-    admin = _client(settings, db, Role.DEPARTMENT_ADMIN)
+    admin = api_client(settings, db, Role.DEPARTMENT_ADMIN)
     pack = _pack().replace("min: 0.0\n", f"min: {bound}\n", 1)
     assert f"min: {bound}\n" in pack
 
@@ -134,7 +135,7 @@ def test_a_pack_with_a_non_finite_bound_is_refused_over_http(
 def test_a_pack_default_outside_the_range_is_refused_over_http(
     settings: Settings, db: Database
 ) -> None:
-    admin = _client(settings, db, Role.DEPARTMENT_ADMIN)
+    admin = api_client(settings, db, Role.DEPARTMENT_ADMIN)
 
     response = admin.post("/api/scenarios/packs/import", json={"pack": _pack(default="200")})
 
@@ -144,7 +145,7 @@ def test_a_pack_default_outside_the_range_is_refused_over_http(
 
 
 def test_exporting_an_unknown_field_lists_the_fields(settings: Settings, db: Database) -> None:
-    admin: TestClient = _client(settings, db, Role.DEPARTMENT_ADMIN)
+    admin: TestClient = api_client(settings, db, Role.DEPARTMENT_ADMIN)
 
     bogus = admin.get("/api/scenarios/packs/export", params={"field": "bogus"})
     listed = admin.get("/api/scenarios", params={"field": "bogus"})
